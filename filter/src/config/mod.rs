@@ -1,0 +1,424 @@
+//! Plugin configuration: oauth2-proxy's option names and defaults, read from the JSON the host
+//! hands to `on_configure`, validated once, and precomputed into what the request path needs.
+
+mod duration;
+mod options;
+mod reader;
+
+pub use duration::parse_millis;
+
+use base64::Engine;
+use regex_lite::Regex;
+use serde_json::{Map, Value};
+
+use crate::oidc::id_token::IssuerRule;
+use crate::session::crypto::CookieCipher;
+use reader::Reader;
+
+/// Which provider rules apply.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Provider {
+    /// Microsoft Entra ID: `oid` is the user id, the multi-tenant issuer rule applies.
+    EntraId,
+    /// Any OpenID Connect provider.
+    Oidc,
+}
+
+/// The `SameSite` cookie attribute.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SameSite {
+    /// `SameSite=Lax`.
+    Lax,
+    /// `SameSite=Strict`.
+    Strict,
+    /// `SameSite=None` (requires `Secure` in browsers).
+    None,
+}
+
+/// Cookie attributes shared by the session and CSRF cookies.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CookieSettings {
+    /// Base name of the session cookie; the CSRF cookie is `<name>_csrf`.
+    pub name: String,
+    /// Candidate `Domain` attributes; the first that the request host ends with is used.
+    pub domains: Vec<String>,
+    /// `Path` attribute.
+    pub path: String,
+    /// `Secure` attribute.
+    pub secure: bool,
+    /// `HttpOnly` attribute.
+    pub httponly: bool,
+    /// `SameSite` attribute, when configured.
+    pub samesite: Option<SameSite>,
+    /// Session lifetime in seconds (`cookie_expire`).
+    pub expire_secs: u64,
+    /// Lifetime of one sign-in attempt in seconds (`cookie_csrf_expire`).
+    pub csrf_expire_secs: u64,
+}
+
+impl CookieSettings {
+    /// Name of the CSRF cookie.
+    pub fn csrf_name(&self) -> String {
+        format!("{}_csrf", self.name)
+    }
+}
+
+/// Which identity headers go to the upstream.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HeaderSettings {
+    /// `X-Forwarded-User/-Email/-Groups/-Preferred-Username`.
+    pub pass_user_headers: bool,
+    /// `Authorization: Bearer <id_token>`.
+    pub pass_authorization_header: bool,
+    /// `X-Forwarded-Access-Token` (and `X-Auth-Request-Access-Token` with `set_xauthrequest`).
+    pub pass_access_token: bool,
+    /// `X-Auth-Request-User/-Email/-Groups/-Preferred-Username`.
+    pub set_xauthrequest: bool,
+}
+
+/// Which email addresses may sign in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EmailDomains {
+    /// `*`: any user, with or without an email address.
+    Any,
+    /// Lower-cased domains; `.example.com` also admits subdomains.
+    List(Vec<String>),
+}
+
+/// The validated configuration.
+#[derive(Debug)]
+pub struct Config {
+    /// Provider rules.
+    pub provider: Provider,
+    /// `oidc_issuer_url` without a trailing slash.
+    pub issuer_url: String,
+    /// How ID-token issuers are checked.
+    pub issuer_rule: IssuerRule,
+    /// `client_id`.
+    pub client_id: String,
+    /// `client_secret`.
+    pub client_secret: String,
+    /// `scope`, space separated.
+    pub scope: String,
+    /// Fixed `redirect_url`, or None to derive it from the request's host.
+    pub redirect_url: Option<String>,
+    /// Session and CSRF cookie encryption.
+    pub cipher: CookieCipher,
+    /// Cookie attributes.
+    pub cookie: CookieSettings,
+    /// `email_domains`.
+    pub email_domains: EmailDomains,
+    /// `whitelist_domains`, lower-cased.
+    pub whitelist_domains: Vec<String>,
+    /// Upstream identity headers.
+    pub headers: HeaderSettings,
+    /// `proxy_prefix`, e.g. `/oauth2`.
+    pub proxy_prefix: String,
+    /// PKCE S256 on (`code_challenge_method: "S256"`).
+    pub pkce: bool,
+    /// Claim holding the email address.
+    pub email_claim: String,
+    /// Claim holding the groups.
+    pub groups_claim: String,
+    /// Claim used as the user id.
+    pub user_id_claim: String,
+    /// `insecure_oidc_skip_nonce`.
+    pub skip_nonce: bool,
+    /// `insecure_oidc_skip_issuer_verification`.
+    pub skip_issuer_verification: bool,
+    /// `skip_provider_button`: redirect straight to the provider instead of showing a page.
+    pub skip_provider_button: bool,
+    /// `api_routes`: paths answered with 401 instead of a redirect.
+    pub api_routes: Vec<Regex>,
+    /// URL authority (`host[:port]`) → Envoy cluster name.
+    pub clusters: Vec<(String, String)>,
+    /// Timeout for every callout, in milliseconds.
+    pub http_timeout_ms: u64,
+}
+
+/// Why a configuration was rejected: every problem, each naming the option.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid entra-proxy-wasm configuration: {}", .problems.join("; "))]
+pub struct ConfigError {
+    /// One entry per problem, `option: what is wrong`.
+    pub problems: Vec<String>,
+}
+
+impl Config {
+    /// Parse and validate the plugin configuration bytes.
+    pub fn from_json(bytes: &[u8]) -> Result<Config, ConfigError> {
+        let value: Value = serde_json::from_slice(bytes).map_err(|e| ConfigError {
+            problems: vec![format!("configuration is not valid JSON: {e}")],
+        })?;
+        match value {
+            Value::Object(object) => Self::from_object(&object),
+            _ => Err(ConfigError { problems: vec!["configuration must be a JSON object".into()] }),
+        }
+    }
+
+    /// Validate an already parsed JSON object.
+    pub fn from_object(object: &Map<String, Value>) -> Result<Config, ConfigError> {
+        let mut r = Reader::new(object);
+        let provider = match r.string("provider", "entra-id").as_str() {
+            "entra-id" => Provider::EntraId,
+            "oidc" => Provider::Oidc,
+            other => {
+                r.problem("provider", format!("{other:?} is not supported (use \"entra-id\" or \"oidc\")"));
+                Provider::EntraId
+            }
+        };
+        let issuer_url = r.required_string("oidc_issuer_url").trim_end_matches('/').to_string();
+        let client_id = r.required_string("client_id");
+        let client_secret = r.required_string("client_secret");
+        let scope = r.string("scope", "openid email profile");
+        if !scope.split_whitespace().any(|s| s == "openid") {
+            r.problem("scope", format!("{scope:?} must include \"openid\""));
+        }
+        let redirect_url = r.opt_string("redirect_url").filter(|u| !u.is_empty());
+        if let Some(url) = &redirect_url {
+            if url::Url::parse(url).map(|u| !matches!(u.scheme(), "http" | "https")).unwrap_or(true) {
+                r.problem("redirect_url", format!("{url:?} must be an absolute http(s) URL"));
+            }
+        }
+        let cipher = read_cookie_secret(&mut r);
+        let cookie = read_cookie_settings(&mut r);
+        let email_domains = read_email_domains(&mut r);
+        let whitelist_domains = r.list("whitelist_domains").iter().map(|d| d.to_ascii_lowercase()).collect();
+        let headers = HeaderSettings {
+            pass_user_headers: r.bool("pass_user_headers", true),
+            pass_authorization_header: r.bool("pass_authorization_header", false),
+            pass_access_token: r.bool("pass_access_token", false),
+            set_xauthrequest: r.bool("set_xauthrequest", false),
+        };
+        let proxy_prefix = r.string("proxy_prefix", "/oauth2").trim_end_matches('/').to_string();
+        if !proxy_prefix.starts_with('/') || proxy_prefix.len() < 2 {
+            r.problem("proxy_prefix", format!("{proxy_prefix:?} must be a path like \"/oauth2\""));
+        }
+        let pkce = match r.string("code_challenge_method", "S256").as_str() {
+            "S256" => true,
+            "" => false,
+            other => {
+                r.problem("code_challenge_method", format!("{other:?} is not supported (use \"S256\", or \"\" to turn PKCE off)"));
+                true
+            }
+        };
+        let email_claim = r.string("oidc_email_claim", "email");
+        let groups_claim = r.string("oidc_groups_claim", "groups");
+        let default_user_claim = if provider == Provider::EntraId { "oid" } else { "sub" };
+        let user_id_claim = r.string("user_id_claim", default_user_claim);
+        let skip_nonce = r.bool("insecure_oidc_skip_nonce", false);
+        let skip_issuer_verification = r.bool("insecure_oidc_skip_issuer_verification", false);
+        let skip_provider_button = r.bool("skip_provider_button", false);
+        let api_routes = read_regexes(&mut r, "api_routes");
+        let clusters = read_clusters(&mut r, &issuer_url);
+        let http_timeout_ms = r.duration_ms("http_timeout", "5s");
+        if http_timeout_ms == 0 || http_timeout_ms > 60_000 {
+            r.problem("http_timeout", "must be between 1ms and 60s");
+        }
+        let _ = r.string("provider_display_name", "Microsoft Entra ID");
+        let issuer_rule = issuer_rule(&mut r, provider, &issuer_url, skip_issuer_verification);
+        reject_unknown(&mut r);
+        if !r.problems.is_empty() {
+            return Err(ConfigError { problems: r.problems });
+        }
+        Ok(Config {
+            provider,
+            issuer_url,
+            issuer_rule,
+            client_id,
+            client_secret,
+            scope,
+            redirect_url,
+            cipher,
+            cookie,
+            email_domains,
+            whitelist_domains,
+            headers,
+            proxy_prefix,
+            pkce,
+            email_claim,
+            groups_claim,
+            user_id_claim,
+            skip_nonce,
+            skip_issuer_verification,
+            skip_provider_button,
+            api_routes,
+            clusters,
+            http_timeout_ms,
+        })
+    }
+
+    /// The Envoy cluster that serves `authority` (`host[:port]`), if configured.
+    pub fn cluster_for(&self, authority: &str) -> Option<&str> {
+        self.clusters
+            .iter()
+            .find(|(a, _)| a.eq_ignore_ascii_case(authority))
+            .map(|(_, cluster)| cluster.as_str())
+    }
+
+    /// Whether `path` (without query) is under `api_routes`.
+    pub fn is_api_route(&self, path: &str) -> bool {
+        self.api_routes.iter().any(|re| re.is_match(path))
+    }
+}
+
+fn read_cookie_secret(r: &mut Reader) -> CookieCipher {
+    let mut secrets = Vec::new();
+    let configured = r.list("cookie_secret");
+    if configured.is_empty() {
+        r.problem("cookie_secret", "is required (32 random bytes, base64: `openssl rand -base64 32`)");
+    }
+    for (index, secret) in configured.iter().enumerate() {
+        match decode_secret(secret) {
+            Some(bytes) => secrets.push(bytes),
+            None => r.problem(
+                "cookie_secret",
+                format!("entry {index} must be 16, 24 or 32 bytes, raw or base64 encoded (got {} characters)", secret.len()),
+            ),
+        }
+    }
+    CookieCipher::new(&secrets)
+}
+
+/// oauth2-proxy accepts the secret either base64 encoded or raw; the decoded form wins when it
+/// has a valid AES key length, exactly as oauth2-proxy decides.
+fn decode_secret(secret: &str) -> Option<Vec<u8>> {
+    let valid = |n: usize| matches!(n, 16 | 24 | 32);
+    let engines = [
+        &base64::engine::general_purpose::STANDARD,
+        &base64::engine::general_purpose::URL_SAFE,
+        &base64::engine::general_purpose::STANDARD_NO_PAD,
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD,
+    ];
+    for engine in engines {
+        if let Ok(bytes) = engine.decode(secret) {
+            if valid(bytes.len()) {
+                return Some(bytes);
+            }
+        }
+    }
+    valid(secret.len()).then(|| secret.as_bytes().to_vec())
+}
+
+fn read_cookie_settings(r: &mut Reader) -> CookieSettings {
+    let name = r.string("cookie_name", "_oauth2_proxy");
+    let valid_name = !name.is_empty()
+        && name.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'));
+    if !valid_name {
+        r.problem("cookie_name", format!("{name:?} must be letters, digits, '_', '-' or '.'"));
+    }
+    let domains = r.list("cookie_domains").iter().map(|d| d.to_ascii_lowercase()).collect();
+    let path = r.string("cookie_path", "/");
+    if !path.starts_with('/') || path.bytes().any(|b| b == b';' || b.is_ascii_control()) {
+        r.problem("cookie_path", format!("{path:?} must be a path starting with '/'"));
+    }
+    let secure = r.bool("cookie_secure", true);
+    let httponly = r.bool("cookie_httponly", true);
+    let samesite = match r.string("cookie_samesite", "").to_ascii_lowercase().as_str() {
+        "" => None,
+        "lax" => Some(SameSite::Lax),
+        "strict" => Some(SameSite::Strict),
+        "none" => Some(SameSite::None),
+        other => {
+            r.problem("cookie_samesite", format!("{other:?} must be \"lax\", \"strict\", \"none\" or \"\""));
+            None
+        }
+    };
+    let expire_secs = r.duration_ms("cookie_expire", "168h") / 1000;
+    if expire_secs == 0 {
+        r.problem("cookie_expire", "must be at least 1s");
+    }
+    if r.duration_ms("cookie_refresh", "0") != 0 {
+        r.problem("cookie_refresh", "session refresh is not implemented yet; remove it or set \"0\"");
+    }
+    let csrf_expire_secs = r.duration_ms("cookie_csrf_expire", "15m") / 1000;
+    if csrf_expire_secs == 0 {
+        r.problem("cookie_csrf_expire", "must be at least 1s");
+    }
+    CookieSettings { name, domains, path, secure, httponly, samesite, expire_secs, csrf_expire_secs }
+}
+
+fn read_email_domains(r: &mut Reader) -> EmailDomains {
+    let domains = r.list("email_domains");
+    if domains.is_empty() {
+        r.problem(
+            "email_domains",
+            "is required, as in oauth2-proxy: list the allowed email domains, or [\"*\"] to allow every user",
+        );
+    }
+    if domains.iter().any(|d| d == "*") {
+        return EmailDomains::Any;
+    }
+    EmailDomains::List(domains.iter().map(|d| d.trim().to_ascii_lowercase()).collect())
+}
+
+fn read_regexes(r: &mut Reader, key: &'static str) -> Vec<Regex> {
+    let mut out = Vec::new();
+    for pattern in r.list(key) {
+        match Regex::new(&pattern) {
+            Ok(re) => out.push(re),
+            Err(e) => r.problem(key, format!("{pattern:?} is not a valid regular expression: {e}")),
+        }
+    }
+    out
+}
+
+fn read_clusters(r: &mut Reader, issuer_url: &str) -> Vec<(String, String)> {
+    let clusters = r.string_map("clusters");
+    if let Some(authority) = authority_of(issuer_url) {
+        if !clusters.iter().any(|(a, _)| a.eq_ignore_ascii_case(&authority)) {
+            r.problem(
+                "clusters",
+                format!("no Envoy cluster for {authority:?}, the oidc_issuer_url host; add {{\"{authority}\": \"<cluster name>\"}}"),
+            );
+        }
+    } else if !issuer_url.is_empty() {
+        r.problem("oidc_issuer_url", format!("{issuer_url:?} must be an absolute http(s) URL"));
+    }
+    clusters
+}
+
+/// `host[:port]` of an absolute http(s) URL, as written (default ports left out).
+pub fn authority_of(url: &str) -> Option<String> {
+    let parsed = url::Url::parse(url).ok()?;
+    if !matches!(parsed.scheme(), "http" | "https") {
+        return None;
+    }
+    let host = parsed.host_str()?;
+    Some(match parsed.port() {
+        Some(port) => format!("{host}:{port}"),
+        None => host.to_string(),
+    })
+}
+
+fn issuer_rule(r: &mut Reader, provider: Provider, issuer_url: &str, skip: bool) -> IssuerRule {
+    if !skip {
+        return IssuerRule::Exact(issuer_url.to_string());
+    }
+    if provider != Provider::EntraId {
+        r.problem(
+            "insecure_oidc_skip_issuer_verification",
+            "only supported with provider \"entra-id\", where the tenant rule replaces the issuer check",
+        );
+    }
+    let authority = url::Url::parse(issuer_url)
+        .ok()
+        .map(|u| u.origin().ascii_serialization())
+        .unwrap_or_default();
+    IssuerRule::EntraTenant { authority, allowed_tenants: None }
+}
+
+fn reject_unknown(r: &mut Reader) {
+    for key in r.unread_keys() {
+        if options::NOT_YET_IMPLEMENTED.contains(&key) {
+            r.problem(key, "this oauth2-proxy option is not implemented yet; remove it");
+        } else if let Some((_, why)) = options::NOT_APPLICABLE.iter().find(|(k, _)| *k == key) {
+            r.problem(key, format!("not used inside Envoy: {why}"));
+        } else {
+            r.problem(key, "unknown option");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

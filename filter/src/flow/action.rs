@@ -1,0 +1,132 @@
+//! What the core asks the adapter to do.
+
+use crate::metrics::Metric;
+use crate::oidc::token_response::TokenResponse;
+use crate::session::csrf::CsrfState;
+
+use super::provider::ProviderState;
+
+/// The decision for one step of one request.
+#[derive(Debug)]
+pub struct Outcome {
+    /// What to do with the request.
+    pub action: Action,
+    /// The counter this decision increments.
+    pub metric: Option<Metric>,
+    /// The log line that explains it.
+    pub log: Option<Log>,
+    /// Newer provider state to publish to every worker (after a JWKS refetch).
+    pub publish: Option<ProviderState>,
+}
+
+impl Outcome {
+    /// An outcome with a metric and no log line.
+    pub fn new(action: Action, metric: Metric) -> Self {
+        Outcome { action, metric: Some(metric), log: None, publish: None }
+    }
+
+    /// Attach a log line.
+    pub fn with_log(mut self, level: LogLevel, message: impl Into<String>) -> Self {
+        self.log = Some(Log { level, message: message.into() });
+        self
+    }
+}
+
+/// What happens to the request.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Action {
+    /// Send it upstream after removing and setting these request headers.
+    Forward {
+        /// Header names to remove (every value).
+        remove: Vec<String>,
+        /// Headers to set (replacing any value).
+        set: Vec<(String, String)>,
+    },
+    /// Answer locally.
+    Respond(Response),
+    /// Pause, make this call, and resume with [`super::on_call_response`].
+    Call {
+        /// The request to make.
+        call: OutboundCall,
+        /// What to continue with.
+        pending: Box<Pending>,
+    },
+}
+
+/// A local reply.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Response {
+    /// HTTP status.
+    pub status: u16,
+    /// Headers, `set-cookie` possibly repeated.
+    pub headers: Vec<(String, String)>,
+    /// Body.
+    pub body: String,
+}
+
+/// An HTTP request to make through `dispatch_http_call`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutboundCall {
+    /// Envoy cluster.
+    pub cluster: String,
+    /// `:method`.
+    pub method: &'static str,
+    /// `:authority`.
+    pub authority: String,
+    /// `:path` with query.
+    pub path: String,
+    /// Other headers.
+    pub headers: Vec<(String, String)>,
+    /// Request body.
+    pub body: Option<Vec<u8>>,
+    /// Timeout in milliseconds.
+    pub timeout_ms: u64,
+}
+
+/// The answer to an [`OutboundCall`]. Status 0 means the call failed (reset, timeout, overflow).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct CallResponse {
+    /// HTTP status, 0 when there was no response.
+    pub status: u16,
+    /// Response body.
+    pub body: Vec<u8>,
+}
+
+/// What a paused request is waiting for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Pending {
+    /// The token endpoint's answer to the authorization code.
+    TokenExchange {
+        /// The sign-in attempt the callback belongs to.
+        csrf: CsrfState,
+    },
+    /// A fresh JWKS, because the ID token was signed with a key we did not know yet.
+    JwksForToken {
+        /// The sign-in attempt.
+        csrf: CsrfState,
+        /// The tokens already redeemed.
+        tokens: TokenResponse,
+    },
+}
+
+/// Log severity.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogLevel {
+    /// Routine decisions.
+    Debug,
+    /// Noteworthy but expected (a user denied, a bad cookie).
+    Info,
+    /// Something an operator should look at.
+    Warn,
+    /// The filter cannot do its job.
+    Error,
+}
+
+/// One log line. Never contains tokens, codes, cookies or secrets.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Log {
+    /// Severity.
+    pub level: LogLevel,
+    /// Message.
+    pub message: String,
+}

@@ -1,0 +1,275 @@
+//! `/oauth2/callback`: check the state against this browser's CSRF cookie, redeem the code,
+//! validate the ID token, and issue the session cookie.
+
+use crate::config::{Config, EmailDomains};
+use crate::headers::CookieWriter;
+use crate::metrics::Metric;
+use crate::oidc::id_token::{validate_id_token, Expectations, IdClaims, TokenError};
+use crate::oidc::jwks::{parse_jwks, KeySet};
+use crate::oidc::token_response::{authorization_code_form, parse_token_response, ClientCredential, TokenEndpointError, TokenResponse};
+use crate::session::csrf::CsrfState;
+use crate::session::{chunks, Session};
+
+use super::action::{Action, CallResponse, LogLevel, Outcome, Pending, Response};
+use super::entropy::bytes;
+use super::failure::Failure;
+use super::provider::{self, ProviderRecord, ProviderState};
+use super::signin::redirect_uri;
+use super::{Context, Entropy, Request};
+
+/// Clock skew tolerated on `exp`, `nbf` and `iat`.
+const LEEWAY_SECS: u64 = 60;
+
+/// First step: check the callback and send the code to the token endpoint.
+pub fn begin(ctx: &Context, req: &Request) -> Outcome {
+    let Some(provider) = ctx.provider else {
+        return Failure::ProviderNotReady.outcome(req);
+    };
+    let config = ctx.config;
+    if let Some(error) = req.query_param("error") {
+        let aadsts = req
+            .query_param("error_description")
+            .and_then(|d| d.split(':').next().map(str::to_string))
+            .filter(|code| code.starts_with("AADSTS") && code.len() < 20);
+        return clearing_csrf(ctx, req, Failure::ProviderError { error: truncate(&error, 64), aadsts }.outcome(req));
+    }
+    let csrf = match check_state(ctx, req) {
+        Ok(csrf) => csrf,
+        Err(why) => return clearing_csrf(ctx, req, Failure::StateInvalid(why).outcome(req)),
+    };
+    let Some(code) = req.query_param("code").filter(|c| !c.is_empty()) else {
+        return clearing_csrf(ctx, req, Failure::StateInvalid("callback without a code").outcome(req));
+    };
+    let verifier = config.pkce.then_some(csrf.code_verifier.as_str());
+    let form = authorization_code_form(
+        &code,
+        &redirect_uri(ctx, req),
+        &config.client_id,
+        verifier,
+        &ClientCredential::Secret(&config.client_secret),
+    );
+    match provider::post_form(config, &provider.record.metadata.token_endpoint, form) {
+        Ok(call) => Outcome {
+            action: Action::Call { call, pending: Box::new(Pending::TokenExchange { csrf }) },
+            metric: None,
+            log: None,
+            publish: None,
+        },
+        Err(authority) => clearing_csrf(ctx, req, Failure::NoCluster(authority).outcome(req)),
+    }
+}
+
+/// The state must match the one sealed in this browser's CSRF cookie: that is what stops a
+/// login-CSRF attack (an attacker's code injected into the victim's browser).
+fn check_state(ctx: &Context, req: &Request) -> Result<CsrfState, &'static str> {
+    let state = req.query_param("state").filter(|s| !s.is_empty()).ok_or("callback without state")?;
+    let name = ctx.config.cookie.csrf_name();
+    let cookie = req
+        .cookies()
+        .into_iter()
+        .find(|(n, _)| *n == name)
+        .map(|(_, v)| v)
+        .ok_or("no CSRF cookie (sign-in expired, already used, or started in another browser)")?;
+    let csrf = CsrfState::open(&ctx.config.cipher, &name, &cookie, ctx.now)
+        .map_err(|_| "CSRF cookie invalid or expired")?;
+    if !csrf.state_matches(&state) {
+        return Err("state does not match the CSRF cookie");
+    }
+    Ok(csrf)
+}
+
+/// Second step: the token endpoint answered.
+pub fn on_token_response(ctx: &Context, req: &Request, csrf: CsrfState, response: CallResponse, rng: &mut dyn Entropy) -> Outcome {
+    if response.status == 0 {
+        return clearing_csrf(ctx, req, Failure::TokenEndpointFailure("no response (timeout or connection failure)".into()).outcome(req));
+    }
+    let tokens = match parse_token_response(response.status, &response.body) {
+        Ok(tokens) => tokens,
+        Err(TokenEndpointError::Idp(e)) if e.error == "invalid_grant" => {
+            return clearing_csrf(ctx, req, Failure::CodeRejected(e).outcome(req));
+        }
+        Err(TokenEndpointError::Idp(e)) => return clearing_csrf(ctx, req, Failure::TokenEndpointError(e).outcome(req)),
+        Err(other) => return clearing_csrf(ctx, req, Failure::TokenEndpointFailure(other.to_string()).outcome(req)),
+    };
+    let Some(provider) = ctx.provider else {
+        return Failure::ProviderNotReady.outcome(req);
+    };
+    match validate(ctx, &csrf, &tokens, &provider.keys) {
+        Err(TokenError::UnknownKid(_)) if provider.may_refetch_for_unknown_kid(ctx.now) => {
+            match provider::get(ctx.config, &provider.record.metadata.jwks_uri) {
+                Ok(call) => Outcome {
+                    action: Action::Call { call, pending: Box::new(Pending::JwksForToken { csrf, tokens }) },
+                    metric: None,
+                    log: Some(super::Log { level: LogLevel::Info, message: "ID token signed by an unknown key; refetching JWKS".into() }),
+                    publish: None,
+                },
+                Err(authority) => clearing_csrf(ctx, req, Failure::NoCluster(authority).outcome(req)),
+            }
+        }
+        result => finish(ctx, req, csrf, &tokens, result, rng),
+    }
+}
+
+/// Third step, only after an unknown `kid`: fresh keys arrived.
+pub fn on_jwks_response(ctx: &Context, req: &Request, csrf: CsrfState, tokens: TokenResponse, response: CallResponse, rng: &mut dyn Entropy) -> Outcome {
+    let Some(provider) = ctx.provider else {
+        return Failure::ProviderNotReady.outcome(req);
+    };
+    let keys = if response.status == 200 { parse_jwks(&response.body).ok() } else { None };
+    let Some(keys) = keys else {
+        let failure = Failure::TokenEndpointFailure(format!("JWKS refetch failed (status {})", response.status));
+        let mut outcome = clearing_csrf(ctx, req, failure.outcome(req));
+        outcome.metric = Some(Metric::JwksFailed);
+        return outcome;
+    };
+    let result = validate(ctx, &csrf, &tokens, &keys);
+    let mut outcome = finish(ctx, req, csrf, &tokens, result, rng);
+    let record = ProviderRecord {
+        metadata: provider.record.metadata.clone(),
+        jwks: String::from_utf8_lossy(&response.body).into_owned(),
+        fetched_at: ctx.now,
+    };
+    outcome.publish = Some(ProviderState { record, keys });
+    outcome
+}
+
+fn validate(ctx: &Context, csrf: &CsrfState, tokens: &TokenResponse, keys: &KeySet) -> Result<IdClaims, TokenError> {
+    let config = ctx.config;
+    let id_token = tokens.id_token.as_deref().ok_or(TokenError::MissingClaim("id_token"))?;
+    let nonce = (!config.skip_nonce).then_some(csrf.nonce.as_str());
+    let expect = Expectations {
+        issuer: &config.issuer_rule,
+        audience: &config.client_id,
+        nonce,
+        now: ctx.now,
+        leeway_secs: LEEWAY_SECS,
+    };
+    validate_id_token(id_token, keys, &expect)
+}
+
+fn finish(
+    ctx: &Context,
+    req: &Request,
+    csrf: CsrfState,
+    tokens: &TokenResponse,
+    claims: Result<IdClaims, TokenError>,
+    rng: &mut dyn Entropy,
+) -> Outcome {
+    let config = ctx.config;
+    let claims = match claims {
+        Ok(claims) => claims,
+        Err(e) => return clearing_csrf(ctx, req, Failure::IdToken(e).outcome(req)),
+    };
+    let email = email_of(config, &claims);
+    if let Err(domain) = check_email(&config.email_domains, email.as_deref()) {
+        return clearing_csrf(ctx, req, Failure::EmailDenied(domain).outcome(req));
+    }
+    let session = Session {
+        user: claim_string(&claims, &config.user_id_claim).unwrap_or_else(|| claims.sub.clone()),
+        email,
+        preferred_username: claims.preferred_username.clone(),
+        name: claims.name.clone(),
+        groups: groups_of(config, &claims),
+        created_at: ctx.now,
+        expires_at: ctx.now.saturating_add(config.cookie.expire_secs),
+        id_token: config.headers.pass_authorization_header.then(|| tokens.id_token.clone()).flatten(),
+        access_token: config.headers.pass_access_token.then(|| tokens.access_token.clone()),
+        refresh_token: None,
+        token_expires_at: claims.exp,
+    };
+    let Ok(seal_nonce) = bytes(rng) else {
+        return clearing_csrf(ctx, req, Failure::Entropy.outcome(req));
+    };
+    let name = &config.cookie.name;
+    let sealed = session.seal(&config.cipher, name, seal_nonce);
+    let parts = chunks::split(name, &sealed, chunks::MAX_CHUNK_VALUE);
+    let writer = CookieWriter::new(&config.cookie, req.host(), ctx.now);
+    let mut headers = vec![
+        ("location".to_string(), csrf.return_to.clone()),
+        ("cache-control".to_string(), "no-store".to_string()),
+    ];
+    for (cookie, value) in &parts {
+        headers.push(("set-cookie".into(), writer.set(cookie, value, config.cookie.expire_secs)));
+    }
+    // Chunks left over from a bigger, older session would be glued onto the new one.
+    for stale in chunks::present_names(name, &req.cookies()) {
+        if !parts.iter().any(|(n, _)| *n == stale) {
+            headers.push(("set-cookie".into(), writer.clear(&stale)));
+        }
+    }
+    headers.push(("set-cookie".into(), writer.clear(&config.cookie.csrf_name())));
+    Outcome::new(Action::Respond(Response { status: 302, headers, body: String::new() }), Metric::CallbackSuccess).with_log(
+        LogLevel::Info,
+        format!(
+            "signed in user={} tenant={} cookie_bytes={} chunks={} request_id={}",
+            session.user,
+            claims.tid.as_deref().unwrap_or("-"),
+            sealed.len(),
+            parts.len(),
+            req.request_id()
+        ),
+    )
+}
+
+/// `oidc_email_claim`, else `preferred_username` or `upn` when it is an address: Entra work
+/// accounts without a mailbox and many guests have no `email` claim.
+fn email_of(config: &Config, claims: &IdClaims) -> Option<String> {
+    let looks_like_email = |v: &String| v.contains('@') && !v.starts_with('@') && !v.ends_with('@');
+    claim_string(claims, &config.email_claim)
+        .filter(looks_like_email)
+        .or_else(|| claims.preferred_username.clone().filter(looks_like_email))
+        .or_else(|| claims.upn.clone().filter(looks_like_email))
+}
+
+/// Ok, or Err with the domain that was refused.
+fn check_email(rule: &EmailDomains, email: Option<&str>) -> Result<(), String> {
+    let domains = match rule {
+        EmailDomains::Any => return Ok(()),
+        EmailDomains::List(domains) => domains,
+    };
+    let Some(domain) = email.and_then(|e| e.rsplit_once('@')).map(|(_, d)| d.to_ascii_lowercase()) else {
+        return Err("(no email)".to_string());
+    };
+    let allowed = domains.iter().any(|entry| match entry.strip_prefix('.') {
+        Some(parent) => domain.ends_with(&format!(".{parent}")),
+        None => domain == *entry,
+    });
+    if allowed {
+        Ok(())
+    } else {
+        Err(domain)
+    }
+}
+
+fn claim_string(claims: &IdClaims, name: &str) -> Option<String> {
+    match name {
+        "email" => claims.email.clone(),
+        "sub" => Some(claims.sub.clone()),
+        "oid" if claims.oid.is_some() => claims.oid.clone(),
+        _ => claims.raw.get(name).and_then(|v| v.as_str()).map(str::to_string),
+    }
+}
+
+fn groups_of(config: &Config, claims: &IdClaims) -> Vec<String> {
+    if config.groups_claim == "groups" {
+        return claims.groups.clone();
+    }
+    match claims.raw.get(&config.groups_claim) {
+        Some(serde_json::Value::Array(items)) => items.iter().filter_map(|v| v.as_str().map(str::to_string)).collect(),
+        Some(serde_json::Value::String(one)) => vec![one.clone()],
+        _ => Vec::new(),
+    }
+}
+
+/// A failed callback also ends the sign-in attempt: the CSRF cookie is single use.
+fn clearing_csrf(ctx: &Context, req: &Request, mut outcome: Outcome) -> Outcome {
+    if let Action::Respond(response) = &mut outcome.action {
+        let writer = CookieWriter::new(&ctx.config.cookie, req.host(), ctx.now);
+        response.headers.push(("set-cookie".into(), writer.clear(&ctx.config.cookie.csrf_name())));
+    }
+    outcome
+}
+
+fn truncate(text: &str, max: usize) -> String {
+    text.chars().filter(|c| c.is_ascii_alphanumeric() || *c == '_').take(max).collect()
+}

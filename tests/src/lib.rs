@@ -1,0 +1,8 @@
+//! Entra/Graph emulator, Envoy harness and integration-test helpers.
+
+pub mod emulator;
+pub mod browser;
+pub mod envoy;
+pub mod paths;
+pub mod upstream;
+pub mod wait;
