@@ -26,7 +26,7 @@ export DEMO_PORT ?= 8080
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # Debian packages the tests need, as "command:package" pairs: install only what is missing.
-APT_NEEDS := chromium:chromium wrk:wrk
+APT_NEEDS := chromium:chromium wrk:wrk openssl:openssl
 
 .PHONY: tools wasm lint test demo clean rust-target envoy system-packages
 

@@ -34,7 +34,7 @@ pub fn is_owned_header(name: &str) -> bool {
 
 /// All `name=value` pairs from every `Cookie` header, in order. HTTP/2 clients send one header
 /// per cookie, so every header must be read, not just the first. Malformed pieces are skipped.
-pub fn parse_cookies<'a>(headers: &'a [(String, String)]) -> Vec<(String, String)> {
+pub fn parse_cookies(headers: &[(String, String)]) -> Vec<(String, String)> {
     let mut out = Vec::new();
     for (name, value) in headers {
         if !name.eq_ignore_ascii_case("cookie") {

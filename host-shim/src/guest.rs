@@ -58,7 +58,9 @@ pub(crate) fn context_create(context_id: u32, parent_context_id: u32) {
 }
 
 pub(crate) fn vm_start(root_id: u32, vm_configuration_size: usize) -> bool {
-    enter(root_id, || unsafe { proxy_on_vm_start(root_id, vm_configuration_size) })
+    enter(root_id, || unsafe {
+        proxy_on_vm_start(root_id, vm_configuration_size)
+    })
 }
 
 /// Envoy exposes the plugin configuration buffer only while `on_configure` runs.
@@ -88,7 +90,9 @@ pub(crate) fn request_body(id: u32, body_size: usize, end_of_stream: bool) -> Ac
 }
 
 pub(crate) fn request_trailers(id: u32, num_trailers: usize) -> Action {
-    Action::from(enter(id, || unsafe { proxy_on_request_trailers(id, num_trailers) }))
+    Action::from(enter(id, || unsafe {
+        proxy_on_request_trailers(id, num_trailers)
+    }))
 }
 
 pub(crate) fn response_headers(id: u32, num_headers: usize, end_of_stream: bool) -> Action {
@@ -104,7 +108,9 @@ pub(crate) fn response_body(id: u32, body_size: usize, end_of_stream: bool) -> A
 }
 
 pub(crate) fn response_trailers(id: u32, num_trailers: usize) -> Action {
-    Action::from(enter(id, || unsafe { proxy_on_response_trailers(id, num_trailers) }))
+    Action::from(enter(id, || unsafe {
+        proxy_on_response_trailers(id, num_trailers)
+    }))
 }
 
 /// Envoy owns every HTTP call on the root context, so the response enters there; the SDK then

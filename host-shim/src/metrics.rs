@@ -164,13 +164,25 @@ mod tests {
         let histogram = m.define(MetricKind::Histogram, "h");
         let cases: [(&str, Status, Status); 9] = [
             ("counter +2", m.increment(counter, 2), Status::Ok),
-            ("counter +0 is rejected", m.increment(counter, 0), Status::BadArgument),
-            ("counter -1 is rejected", m.increment(counter, -1), Status::BadArgument),
+            (
+                "counter +0 is rejected",
+                m.increment(counter, 0),
+                Status::BadArgument,
+            ),
+            (
+                "counter -1 is rejected",
+                m.increment(counter, -1),
+                Status::BadArgument,
+            ),
             ("counter record adds 3", m.record(counter, 3), Status::Ok),
             ("gauge set 10", m.record(gauge, 10), Status::Ok),
             ("gauge -4", m.increment(gauge, -4), Status::Ok),
             ("histogram sample", m.record(histogram, 42), Status::Ok),
-            ("histogram increment", m.increment(histogram, 1), Status::BadArgument),
+            (
+                "histogram increment",
+                m.increment(histogram, 1),
+                Status::BadArgument,
+            ),
             ("unknown counter id", m.record(400, 1), Status::NotFound),
         ];
         for (name, got, want) in cases {

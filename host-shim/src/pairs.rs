@@ -2,7 +2,7 @@
 //! u32 value length)` pair per entry, then every key and value followed by a NUL byte.
 
 /// Serializes `pairs` in the ABI format (what the SDK's `deserialize_map` reads).
-pub(crate) fn serialize(pairs: &[(String, String)]) -> Vec<u8> {
+pub(crate) fn serialize(pairs: &[(&str, &[u8])]) -> Vec<u8> {
     let strings: usize = pairs.iter().map(|(k, v)| k.len() + v.len() + 2).sum();
     let mut out = Vec::with_capacity(4 + pairs.len() * 8 + strings);
     out.extend_from_slice(&len_u32(pairs.len()).to_le_bytes());
@@ -13,7 +13,7 @@ pub(crate) fn serialize(pairs: &[(String, String)]) -> Vec<u8> {
     for (key, value) in pairs {
         out.extend_from_slice(key.as_bytes());
         out.push(0);
-        out.extend_from_slice(value.as_bytes());
+        out.extend_from_slice(value);
         out.push(0);
     }
     out
@@ -22,8 +22,8 @@ pub(crate) fn serialize(pairs: &[(String, String)]) -> Vec<u8> {
 /// Parses the ABI format. Empty input is an empty map (the SDK sends that for "no trailers");
 /// `None` means the bytes are malformed (truncated, or a missing NUL terminator).
 ///
-/// Non-UTF-8 bytes are replaced with U+FFFD: the SDK only ever sends `&str`s.
-pub(crate) fn parse(bytes: &[u8]) -> Option<Vec<(String, String)>> {
+/// Values stay raw bytes (the SDK's `set_map_bytes` may send any); names are decoded lossily.
+pub(crate) fn parse(bytes: &[u8]) -> Option<Vec<(String, Vec<u8>)>> {
     if bytes.is_empty() {
         return Some(Vec::new());
     }
@@ -37,10 +37,7 @@ pub(crate) fn parse(bytes: &[u8]) -> Option<Vec<(String, String)>> {
         let (key, next) = read_terminated(bytes, data, key_len)?;
         let (value, next) = read_terminated(bytes, next, value_len)?;
         data = next;
-        pairs.push((
-            String::from_utf8_lossy(key).into_owned(),
-            String::from_utf8_lossy(value).into_owned(),
-        ));
+        pairs.push((String::from_utf8_lossy(key).into_owned(), value.to_vec()));
     }
     Some(pairs)
 }
@@ -77,10 +74,14 @@ fn len_u32(len: usize) -> u32 {
 mod tests {
     use super::*;
 
-    fn owned(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+    fn raw<'a>(pairs: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a [u8])> {
+        pairs.iter().map(|(k, v)| (*k, v.as_bytes())).collect()
+    }
+
+    fn owned(pairs: &[(&str, &str)]) -> Vec<(String, Vec<u8>)> {
         pairs
             .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .map(|(k, v)| (k.to_string(), v.as_bytes().to_vec()))
             .collect()
     }
 
@@ -95,7 +96,7 @@ mod tests {
 
     #[test]
     fn serializes_the_sdk_layout() {
-        assert_eq!(serialize(&owned(&[(":path", "/"), ("x", "")])), TWO_PAIRS);
+        assert_eq!(serialize(&raw(&[(":path", "/"), ("x", "")])), TWO_PAIRS);
         assert_eq!(serialize(&[]), [0, 0, 0, 0]);
     }
 
@@ -107,8 +108,7 @@ mod tests {
             &[("cookie", "a=1"), ("cookie", "b=2"), ("x-empty", "")],
         ];
         for case in cases {
-            let pairs = owned(case);
-            assert_eq!(parse(&serialize(&pairs)), Some(pairs));
+            assert_eq!(parse(&serialize(&raw(case))), Some(owned(case)));
         }
     }
 
@@ -118,7 +118,10 @@ mod tests {
             ("short count", &[1, 0]),
             ("count without sizes", &[1, 0, 0, 0]),
             ("truncated strings", &TWO_PAIRS[..TWO_PAIRS.len() - 1]),
-            ("missing terminator", &[1, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, b'a', b'b', 0]),
+            (
+                "missing terminator",
+                &[1, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, b'a', b'b', 0],
+            ),
             ("huge count", &[255, 255, 255, 255]),
         ];
         for (name, bytes) in cases {
@@ -136,7 +139,10 @@ mod tests {
         let cases: &[(&[u8], &[&str])] = &[
             (b"", &[]),
             (b"plugin_name", &["plugin_name"]),
-            (b"node\0metadata\0ISTIO_VERSION", &["node", "metadata", "ISTIO_VERSION"]),
+            (
+                b"node\0metadata\0ISTIO_VERSION",
+                &["node", "metadata", "ISTIO_VERSION"],
+            ),
         ];
         for (raw, want) in cases {
             assert_eq!(split_path(raw), want.to_vec());

@@ -94,14 +94,24 @@ mod tests {
             token: 1,
             context_id: 2,
             cluster: "c".into(),
-            headers: HeaderMap::from_pairs(&[(":method", "POST"), (":path", "/t"), (":authority", "h")]),
+            headers: HeaderMap::from_pairs(&[
+                (":method", "POST"),
+                (":path", "/t"),
+                (":authority", "h"),
+            ]),
             body: b"x=1".to_vec(),
             trailers: HeaderMap::new(),
             timeout: Duration::from_secs(1),
         };
-        assert_eq!((call.method(), call.path(), call.authority()), ("POST", "/t", "h"));
+        assert_eq!(
+            (call.method(), call.path(), call.authority()),
+            ("POST", "/t", "h")
+        );
         assert_eq!(call.body_text(), "x=1");
-        let empty = HttpCall { headers: HeaderMap::new(), ..call };
+        let empty = HttpCall {
+            headers: HeaderMap::new(),
+            ..call
+        };
         assert_eq!(empty.method(), "");
     }
 }

@@ -69,7 +69,9 @@ impl SharedStore {
     /// A poisoned lock only means another test thread panicked mid-write; the map is still
     /// usable, and host calls must never panic (that would abort the test binary).
     fn lock(&self) -> MutexGuard<'_, Inner> {
-        self.inner.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.inner
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 
@@ -103,11 +105,31 @@ mod tests {
         }
         let steps = [
             // Writing a missing key succeeds whatever the CAS.
-            Step { cas: CasOf::Fixed(99), value: b"a", want: Status::Ok },
-            Step { cas: CasOf::Current, value: b"b", want: Status::Ok },
-            Step { cas: CasOf::Stale, value: b"c", want: Status::CasMismatch },
-            Step { cas: CasOf::Zero, value: b"d", want: Status::Ok },
-            Step { cas: CasOf::Current, value: b"e", want: Status::Ok },
+            Step {
+                cas: CasOf::Fixed(99),
+                value: b"a",
+                want: Status::Ok,
+            },
+            Step {
+                cas: CasOf::Current,
+                value: b"b",
+                want: Status::Ok,
+            },
+            Step {
+                cas: CasOf::Stale,
+                value: b"c",
+                want: Status::CasMismatch,
+            },
+            Step {
+                cas: CasOf::Zero,
+                value: b"d",
+                want: Status::Ok,
+            },
+            Step {
+                cas: CasOf::Current,
+                value: b"e",
+                want: Status::Ok,
+            },
         ];
         let store = SharedStore::new();
         let mut previous = 0;

@@ -33,14 +33,24 @@ pub(crate) fn with_state<R>(f: impl FnOnce(&mut HostState) -> R) -> R {
     STATE.with(|state| f(&mut state.borrow_mut()))
 }
 
+/// Like [`with_state`], but `None` instead of panicking when the state is already borrowed or
+/// gone. For `proxy_log`: the SDK's panic hook logs through it, possibly while a borrow is held
+/// or during thread teardown, and a panic inside a panic hook aborts.
+pub(crate) fn try_with_state<R>(f: impl FnOnce(&mut HostState) -> R) -> Option<R> {
+    STATE
+        .try_with(|state| state.try_borrow_mut().ok().map(|mut s| f(&mut s)))
+        .ok()
+        .flatten()
+}
+
 /// A context id never used before on this thread.
 pub(crate) fn next_context_id() -> u32 {
-    NEXT_CONTEXT_ID.with(|next| bump(next))
+    NEXT_CONTEXT_ID.with(bump)
 }
 
 /// An HTTP call token never used before on this thread (never 0, like Envoy's).
 pub(crate) fn next_token() -> u32 {
-    NEXT_TOKEN.with(|next| bump(next))
+    NEXT_TOKEN.with(bump)
 }
 
 fn bump(counter: &Cell<u32>) -> u32 {

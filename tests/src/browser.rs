@@ -89,7 +89,8 @@ impl Browser {
         ));
         let _ = std::fs::remove_dir_all(&profile);
         std::fs::create_dir_all(&profile).unwrap_or_else(|e| panic!("profile dir: {e}"));
-        let log = std::fs::File::create(dir.join("chromium.log")).unwrap_or_else(|e| panic!("chromium.log: {e}"));
+        let log = std::fs::File::create(dir.join("chromium.log"))
+            .unwrap_or_else(|e| panic!("chromium.log: {e}"));
         let mut child = Command::new(crate::paths::chromium_bin())
             .args(FLAGS)
             .arg(format!("--user-data-dir={}", profile.display()))
@@ -108,7 +109,15 @@ impl Browser {
                 panic!("{e}; chromium log: {}", dir.join("chromium.log").display());
             }
         };
-        Browser { child, profile, dir, cdp, nav_seq: 0, shot_seq: 0, timeout: Duration::from_secs(20) }
+        Browser {
+            child,
+            profile,
+            dir,
+            cdp,
+            nav_seq: 0,
+            shot_seq: 0,
+            timeout: Duration::from_secs(20),
+        }
     }
 
     /// Opens `url` and waits until the new document (after any redirects) has loaded.
@@ -154,22 +163,32 @@ impl Browser {
 
     /// The page's visible text (`document.body.innerText`).
     pub fn text(&mut self) -> String {
-        self.eval("document.body ? document.body.innerText : ''").as_str().unwrap_or_default().to_string()
+        self.eval("document.body ? document.body.innerText : ''")
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
     }
 
     /// The page's HTML.
     pub fn html(&mut self) -> String {
-        self.eval("document.documentElement.outerHTML").as_str().unwrap_or_default().to_string()
+        self.eval("document.documentElement.outerHTML")
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
     }
 
     /// The current URL.
     pub fn url(&mut self) -> String {
-        self.eval("location.href").as_str().unwrap_or_default().to_string()
+        self.eval("location.href")
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
     }
 
     /// The HTTP status of the current document (0 if unknown, e.g. `about:blank`).
     pub fn status(&mut self) -> u16 {
-        let v = self.eval("(performance.getEntriesByType('navigation')[0] || {}).responseStatus || 0");
+        let v =
+            self.eval("(performance.getEntriesByType('navigation')[0] || {}).responseStatus || 0");
         v.as_u64().and_then(|s| u16::try_from(s).ok()).unwrap_or(0)
     }
 
@@ -181,7 +200,10 @@ impl Browser {
 
     /// Waits until the page text contains `needle`.
     pub fn wait_for_text(&mut self, needle: &str) {
-        let js = format!("!!document.body && document.body.innerText.includes({})", js_str(needle));
+        let js = format!(
+            "!!document.body && document.body.innerText.includes({})",
+            js_str(needle)
+        );
         self.wait_for_js(&format!("text {needle:?}"), &js);
     }
 
@@ -195,7 +217,9 @@ impl Browser {
     pub fn wait_for_js(&mut self, what: &str, js: &str) {
         let timeout = self.timeout;
         let cdp = &mut self.cdp;
-        let r = wait_until(what, timeout, || (eval_in(cdp, js).ok()? == json!(true)).then_some(()));
+        let r = wait_until(what, timeout, || {
+            (eval_in(cdp, js).ok()? == json!(true)).then_some(())
+        });
         if let Err(e) = r {
             self.fail(&e);
         }
@@ -203,13 +227,20 @@ impl Browser {
 
     /// Saves a PNG of the page as `<name>.png` in the browser's log dir and returns its path.
     pub fn screenshot(&mut self, name: &str) -> PathBuf {
-        self.try_screenshot(name).unwrap_or_else(|e| panic!("screenshot {name}: {e}"))
+        self.try_screenshot(name)
+            .unwrap_or_else(|e| panic!("screenshot {name}: {e}"))
     }
 
     /// Cookies the browser would send to the current page.
     pub fn cookies(&mut self) -> Vec<Cookie> {
-        let r = self.cdp.call("Network.getCookies", json!({})).unwrap_or_else(|e| self.fail(&e));
-        r["cookies"].as_array().map(|list| list.iter().map(cookie_from).collect()).unwrap_or_default()
+        let r = self
+            .cdp
+            .call("Network.getCookies", json!({}))
+            .unwrap_or_else(|e| self.fail(&e));
+        r["cookies"]
+            .as_array()
+            .map(|list| list.iter().map(cookie_from).collect())
+            .unwrap_or_default()
     }
 
     /// Forgets every cookie.
@@ -261,9 +292,13 @@ impl Browser {
     }
 
     fn try_screenshot(&mut self, name: &str) -> Result<PathBuf, String> {
-        let r = self.cdp.call("Page.captureScreenshot", json!({ "format": "png" }))?;
+        let r = self
+            .cdp
+            .call("Page.captureScreenshot", json!({ "format": "png" }))?;
         let data = r["data"].as_str().ok_or("no screenshot data")?;
-        let png = base64::engine::general_purpose::STANDARD.decode(data).map_err(|e| e.to_string())?;
+        let png = base64::engine::general_purpose::STANDARD
+            .decode(data)
+            .map_err(|e| e.to_string())?;
         let path = self.dir.join(format!("{name}.png"));
         std::fs::write(&path, png).map_err(|e| e.to_string())?;
         Ok(path)
@@ -274,11 +309,19 @@ impl Browser {
         self.shot_seq += 1;
         let shot = self.try_screenshot(&format!("failure-{}", self.shot_seq));
         let url = self.try_eval("location.href").unwrap_or_default();
-        let text = self.try_eval("document.body ? document.body.innerText : ''").unwrap_or_default();
-        let excerpt: String = text.as_str().unwrap_or_default().chars().take(600).collect();
+        let text = self
+            .try_eval("document.body ? document.body.innerText : ''")
+            .unwrap_or_default();
+        let excerpt: String = text
+            .as_str()
+            .unwrap_or_default()
+            .chars()
+            .take(600)
+            .collect();
         panic!(
             "browser: {problem}\n  url: {url}\n  screenshot: {}\n  page text: {excerpt}",
-            shot.map(|p| p.display().to_string()).unwrap_or_else(|e| format!("(failed: {e})"))
+            shot.map(|p| p.display().to_string())
+                .unwrap_or_else(|e| format!("(failed: {e})"))
         );
     }
 }
@@ -289,7 +332,10 @@ impl Drop for Browser {
         self.cdp.leave_session();
         self.cdp.timeout = Duration::from_secs(2);
         let closed = self.cdp.call("Browser.close", json!({})).is_ok()
-            && wait_until("chromium to exit", STOP_TIMEOUT, || self.child.try_wait().ok().flatten()).is_ok();
+            && wait_until("chromium to exit", STOP_TIMEOUT, || {
+                self.child.try_wait().ok().flatten()
+            })
+            .is_ok();
         if !closed {
             let _ = self.child.kill();
             let _ = self.child.wait();
@@ -311,19 +357,34 @@ fn connect(child: &mut Child, profile: &Path) -> Result<Cdp, String> {
     })??;
     let mut cdp = Cdp::connect(port, &path)?;
     let target = cdp.call("Target.createTarget", json!({ "url": "about:blank" }))?;
-    let target_id = target["targetId"].as_str().ok_or("createTarget: no targetId")?;
-    let attached = cdp.call("Target.attachToTarget", json!({ "targetId": target_id, "flatten": true }))?;
-    let session = attached["sessionId"].as_str().ok_or("attachToTarget: no sessionId")?;
+    let target_id = target["targetId"]
+        .as_str()
+        .ok_or("createTarget: no targetId")?;
+    let attached = cdp.call(
+        "Target.attachToTarget",
+        json!({ "targetId": target_id, "flatten": true }),
+    )?;
+    let session = attached["sessionId"]
+        .as_str()
+        .ok_or("attachToTarget: no sessionId")?;
     cdp.use_session(session.to_string());
     Ok(cdp)
 }
 
 /// Port and websocket path from `<profile>/DevToolsActivePort` (two lines, written once ready).
 fn browser_endpoint(profile: &Path) -> Result<(u16, String), String> {
-    let text = std::fs::read_to_string(profile.join("DevToolsActivePort")).map_err(|e| e.to_string())?;
+    let text =
+        std::fs::read_to_string(profile.join("DevToolsActivePort")).map_err(|e| e.to_string())?;
     let mut lines = text.lines();
-    let port = lines.next().and_then(|l| l.trim().parse().ok()).ok_or("no port yet")?;
-    let path = lines.next().map(str::trim).filter(|p| p.starts_with('/')).ok_or("no path yet")?;
+    let port = lines
+        .next()
+        .and_then(|l| l.trim().parse().ok())
+        .ok_or("no port yet")?;
+    let path = lines
+        .next()
+        .map(str::trim)
+        .filter(|p| p.starts_with('/'))
+        .ok_or("no path yet")?;
     Ok((port, path.to_string()))
 }
 
@@ -333,7 +394,10 @@ fn eval_in(cdp: &mut Cdp, js: &str) -> Result<Value, String> {
         json!({ "expression": js, "returnByValue": true, "awaitPromise": true }),
     )?;
     if let Some(ex) = r.get("exceptionDetails") {
-        return Err(format!("javascript error: {}", ex["exception"]["description"].as_str().unwrap_or("?")));
+        return Err(format!(
+            "javascript error: {}",
+            ex["exception"]["description"].as_str().unwrap_or("?")
+        ));
     }
     Ok(r["result"]["value"].clone())
 }
@@ -345,7 +409,9 @@ fn cookie_from(c: &Value) -> Cookie {
         value: s("value"),
         domain: s("domain"),
         path: s("path"),
-        expires: c["expires"].as_f64().filter(|_| !c["session"].as_bool().unwrap_or(false)),
+        expires: c["expires"]
+            .as_f64()
+            .filter(|_| !c["session"].as_bool().unwrap_or(false)),
         http_only: c["httpOnly"].as_bool().unwrap_or(false),
         secure: c["secure"].as_bool().unwrap_or(false),
         same_site: c["sameSite"].as_str().map(str::to_string),
@@ -378,6 +444,9 @@ mod tests {
 
     #[test]
     fn js_str_quotes_selectors_safely() {
-        assert_eq!(js_str(r#"input[name="login"]"#), r#""input[name=\"login\"]""#);
+        assert_eq!(
+            js_str(r#"input[name="login"]"#),
+            r#""input[name=\"login\"]""#
+        );
     }
 }

@@ -71,7 +71,13 @@ impl Envoy {
         if config.access_log.is_none() {
             config.access_log = Some(dir.join("access.log"));
         }
-        Envoy::spawn(&dir, &config.render(), config.concurrency, &config.log_level, config.start_timeout)
+        Envoy::spawn(
+            &dir,
+            &config.render(),
+            config.concurrency,
+            &config.log_level,
+            config.start_timeout,
+        )
     }
 
     /// Starts Envoy with a complete YAML config of the caller's (its admin should listen on
@@ -81,16 +87,32 @@ impl Envoy {
         Envoy::spawn(&dir, yaml, concurrency, "info", Duration::from_secs(60))
     }
 
-    fn spawn(dir: &Path, yaml: &str, concurrency: u32, level: &str, timeout: Duration) -> Result<Envoy, StartError> {
-        let fail = |reason: String| StartError { reason, log: read_logs(dir), dir: dir.to_path_buf() };
+    fn spawn(
+        dir: &Path,
+        yaml: &str,
+        concurrency: u32,
+        level: &str,
+        timeout: Duration,
+    ) -> Result<Envoy, StartError> {
+        let fail = |reason: String| StartError {
+            reason,
+            log: read_logs(dir),
+            dir: dir.to_path_buf(),
+        };
         let config_path = dir.join("envoy.yaml");
         let admin_path = dir.join("admin-address");
-        std::fs::write(&config_path, yaml).map_err(|e| fail(format!("cannot write config: {e}")))?;
-        let stderr = std::fs::File::create(dir.join("stderr.log")).map_err(|e| fail(e.to_string()))?;
+        std::fs::write(&config_path, yaml)
+            .map_err(|e| fail(format!("cannot write config: {e}")))?;
+        let stderr =
+            std::fs::File::create(dir.join("stderr.log")).map_err(|e| fail(e.to_string()))?;
         let child = Command::new(crate::paths::envoy_bin())
             .arg("-c")
             .arg(&config_path)
-            .args(["--use-dynamic-base-id", "--concurrency", &concurrency.to_string()])
+            .args([
+                "--use-dynamic-base-id",
+                "--concurrency",
+                &concurrency.to_string(),
+            ])
             .arg("--admin-address-path")
             .arg(&admin_path)
             .args(["-l", level, "--log-path"])
@@ -103,7 +125,13 @@ impl Envoy {
             .spawn()
             .map_err(|e| fail(format!("cannot run envoy: {e}")))?;
         let agent = ureq::AgentBuilder::new().timeout(ADMIN_TIMEOUT).build();
-        let mut envoy = Envoy { child, dir: dir.to_path_buf(), admin_port: 0, listeners: BTreeMap::new(), agent };
+        let mut envoy = Envoy {
+            child,
+            dir: dir.to_path_buf(),
+            admin_port: 0,
+            listeners: BTreeMap::new(),
+            agent,
+        };
         match envoy.wait_ready(&admin_path, timeout) {
             Ok(()) => Ok(envoy),
             Err(reason) => {
@@ -122,7 +150,11 @@ impl Envoy {
                 return Some(None);
             }
             let port = admin_port_from(&std::fs::read_to_string(admin_path).ok()?)?;
-            let ready = self.agent.get(&format!("http://127.0.0.1:{port}/ready")).call().ok()?;
+            let ready = self
+                .agent
+                .get(&format!("http://127.0.0.1:{port}/ready"))
+                .call()
+                .ok()?;
             if ready.status() != 200 {
                 return None;
             }
@@ -167,10 +199,13 @@ impl Envoy {
     /// GETs an admin path (e.g. `/clusters`) and returns the body; panics on failure.
     pub fn admin_get(&self, path: &str) -> String {
         let url = format!("http://127.0.0.1:{}{path}", self.admin_port);
-        self.agent
+        let response = self
+            .agent
             .get(&url)
             .call()
-            .and_then(|r| Ok(r.into_string()?))
+            .unwrap_or_else(|e| panic!("admin GET {path}: {e}"));
+        response
+            .into_string()
             .unwrap_or_else(|e| panic!("admin GET {path}: {e}"))
     }
 
@@ -202,7 +237,12 @@ impl Envoy {
         wait_until(&format!("{needle:?} in the envoy log"), timeout, || {
             self.log_text().contains(needle).then_some(())
         })
-        .unwrap_or_else(|e| panic!("{e}\n--- envoy log (tail) ---\n{}", tail(&self.log_text(), LOG_TAIL_LINES)))
+        .unwrap_or_else(|e| {
+            panic!(
+                "{e}\n--- envoy log (tail) ---\n{}",
+                tail(&self.log_text(), LOG_TAIL_LINES)
+            )
+        })
     }
 
     /// The directory holding `envoy.yaml` and the logs.
@@ -235,8 +275,12 @@ fn stop(child: &mut Child, admin_port: u16, agent: &ureq::Agent) {
         return;
     }
     if admin_port != 0 {
-        let _ = agent.post(&format!("http://127.0.0.1:{admin_port}/quitquitquit")).call();
-        let gone = wait_until("envoy to exit", STOP_TIMEOUT, || child.try_wait().ok().flatten());
+        let _ = agent
+            .post(&format!("http://127.0.0.1:{admin_port}/quitquitquit"))
+            .call();
+        let gone = wait_until("envoy to exit", STOP_TIMEOUT, || {
+            child.try_wait().ok().flatten()
+        });
         if gone.is_ok() {
             return;
         }
@@ -250,16 +294,31 @@ pub fn validate_yaml(yaml: &str, dir: &Path) -> Result<(), String> {
     let path = dir.join("validate.yaml");
     std::fs::write(&path, yaml).map_err(|e| e.to_string())?;
     let out = Command::new(crate::paths::envoy_bin())
-        .args(["--mode", "validate", "--use-dynamic-base-id", "-l", "warning", "-c"])
+        .args([
+            "--mode",
+            "validate",
+            "--use-dynamic-base-id",
+            "-l",
+            "warning",
+            "-c",
+        ])
         .arg(&path)
         .stdin(Stdio::null())
         .output()
         .map_err(|e| format!("cannot run envoy: {e}"))?;
-    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
     if out.status.success() && text.contains(" OK") {
         Ok(())
     } else {
-        Err(format!("{} rejected ({}):\n{text}", path.display(), out.status))
+        Err(format!(
+            "{} rejected ({}):\n{text}",
+            path.display(),
+            out.status
+        ))
     }
 }
 
@@ -280,14 +339,22 @@ fn tail(text: &str, lines: usize) -> String {
 
 /// The port in the admin address file (`127.0.0.1:PORT`), once Envoy has written it.
 fn admin_port_from(text: &str) -> Option<u16> {
-    text.trim().rsplit(':').next()?.parse().ok().filter(|p| *p != 0)
+    text.trim()
+        .rsplit(':')
+        .next()?
+        .parse()
+        .ok()
+        .filter(|p| *p != 0)
 }
 
 /// Listener name → bound port from `/listeners?format=json`; `Err` while any is still port 0.
 fn listener_ports(body: &str) -> Result<BTreeMap<String, u16>, String> {
     let doc: serde_json::Value = serde_json::from_str(body).map_err(|e| e.to_string())?;
     let mut out = BTreeMap::new();
-    for l in doc["listener_statuses"].as_array().ok_or("no listener_statuses")? {
+    for l in doc["listener_statuses"]
+        .as_array()
+        .ok_or("no listener_statuses")?
+    {
         let name = l["name"].as_str().ok_or("listener without name")?;
         let port = l["local_address"]["socket_address"]["port_value"]
             .as_u64()
@@ -305,7 +372,12 @@ mod tests {
 
     #[test]
     fn admin_port_from_file_text() {
-        let cases = [("127.0.0.1:9901\n", Some(9901)), ("127.0.0.1:0", None), ("", None), ("x", None)];
+        let cases = [
+            ("127.0.0.1:9901\n", Some(9901)),
+            ("127.0.0.1:0", None),
+            ("", None),
+            ("x", None),
+        ];
         for (text, want) in cases {
             assert_eq!(admin_port_from(text), want, "{text:?}");
         }

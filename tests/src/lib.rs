@@ -6,3 +6,5 @@ pub mod envoy;
 pub mod paths;
 pub mod upstream;
 pub mod wait;
+pub mod scenario;
+pub mod test_idp;

@@ -71,7 +71,13 @@ impl TestLogs {
     pub fn new(test_name: &str) -> TestLogs {
         let safe: String = test_name
             .chars()
-            .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '_' })
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                    c
+                } else {
+                    '_'
+                }
+            })
             .collect();
         let dir = workspace_root().join("test-logs").join(safe);
         let _ = std::fs::remove_dir_all(&dir);
@@ -105,7 +111,11 @@ impl Drop for TestLogs {
 /// Creates and returns the first of `<dir>/<prefix>`, `<dir>/<prefix>-2`, … that did not exist.
 pub fn unique_subdir(dir: &Path, prefix: &str) -> PathBuf {
     for n in 1u32.. {
-        let name = if n == 1 { prefix.to_string() } else { format!("{prefix}-{n}") };
+        let name = if n == 1 {
+            prefix.to_string()
+        } else {
+            format!("{prefix}-{n}")
+        };
         let candidate = dir.join(name);
         // create_dir (not create_dir_all) fails if it exists, so two threads cannot share one.
         match std::fs::create_dir_all(dir).and_then(|_| std::fs::create_dir(&candidate)) {
@@ -133,7 +143,13 @@ mod tests {
     fn unique_subdir_never_reuses_a_name() {
         let logs = TestLogs::new("paths_unique_subdir_never_reuses_a_name");
         let names: Vec<String> = (0..3)
-            .map(|_| logs.subdir("envoy").file_name().unwrap().to_string_lossy().into_owned())
+            .map(|_| {
+                logs.subdir("envoy")
+                    .file_name()
+                    .unwrap()
+                    .to_string_lossy()
+                    .into_owned()
+            })
             .collect();
         assert_eq!(names, ["envoy", "envoy-2", "envoy-3"]);
     }

@@ -6,7 +6,6 @@
 //! Token-bearing values (Authorization, Cookie, anything named `*token*`) are shown only by their
 //! first 12 characters: the page is a demo and may end up in a screenshot or a log.
 
-use std::io::Read;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
@@ -83,7 +82,13 @@ impl Upstream {
                 std::thread::spawn(move || serve(&server, &requests, &stopping))
             })
             .collect();
-        Ok(Upstream { server, port, requests, stopping, workers })
+        Ok(Upstream {
+            server,
+            port,
+            requests,
+            stopping,
+            workers,
+        })
     }
 
     /// The bound port.
@@ -151,7 +156,12 @@ fn serve(server: &tiny_http::Server, log: &Mutex<Vec<RecordedRequest>>, stopping
             headers: request
                 .headers()
                 .iter()
-                .map(|h| (h.field.as_str().as_str().to_string(), h.value.as_str().to_string()))
+                .map(|h| {
+                    (
+                        h.field.as_str().as_str().to_string(),
+                        h.value.as_str().to_string(),
+                    )
+                })
                 .collect(),
             body,
         };
@@ -167,7 +177,9 @@ fn serve(server: &tiny_http::Server, log: &Mutex<Vec<RecordedRequest>>, stopping
 pub fn render(req: &RecordedRequest) -> (&'static str, String) {
     let wants_json = req.path == "/headers"
         || req.path.starts_with("/headers?")
-        || req.header("accept").is_some_and(|a| a.contains("application/json"));
+        || req
+            .header("accept")
+            .is_some_and(|a| a.contains("application/json"));
     if wants_json {
         ("application/json", render_json(req).to_string())
     } else {
@@ -227,9 +239,14 @@ fn render_html(req: &RecordedRequest) -> String {
         .iter()
         .map(|(n, v)| format!("<tr><td>{}</td><td>{}</td></tr>\n", escape(n), escape(v)))
         .collect();
-    let auth = if req.header("authorization").is_some() { "present" } else { "absent" };
+    let auth = if req.header("authorization").is_some() {
+        "present"
+    } else {
+        "absent"
+    };
     format!(
-        "<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>demo upstream</title></head>\n\
+        "<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>demo upstream</title>\n\
+         <link rel=\"icon\" href=\"data:,\"></head>\n\
          <body>\n<h1 id=\"whoami\">Signed in as {} / {}</h1>\n\
          <p>Request: <code>{} {}</code></p>\n<p id=\"authorization\">Authorization header: {auth}</p>\n\
          <table id=\"identity\">\n<tr><th>header</th><th>value</th></tr>\n{rows}</table>\n\
@@ -265,7 +282,10 @@ mod tests {
         RecordedRequest {
             method: "GET".into(),
             path: path.into(),
-            headers: headers.iter().map(|(n, v)| (n.to_string(), v.to_string())).collect(),
+            headers: headers
+                .iter()
+                .map(|(n, v)| (n.to_string(), v.to_string()))
+                .collect(),
             body: vec![],
         }
     }
@@ -274,10 +294,22 @@ mod tests {
     fn shown_value_cuts_only_secrets() {
         let long = "eyJhbGciOiJSUzI1NiJ9.payload.signature";
         let cases = [
-            ("authorization", "Bearer abcdefghijklmnop", "Bearer abcde… (23 chars)"),
+            (
+                "authorization",
+                "Bearer abcdefghijklmnop",
+                "Bearer abcde… (23 chars)",
+            ),
             ("X-Forwarded-Access-Token", long, "eyJhbGciOiJS… (38 chars)"),
-            ("cookie", "_oauth2_proxy=secretsecret", "_oauth2_prox… (26 chars)"),
-            ("x-forwarded-user", "alice-with-a-long-name", "alice-with-a-long-name"),
+            (
+                "cookie",
+                "_oauth2_proxy=secretsecret",
+                "_oauth2_prox… (26 chars)",
+            ),
+            (
+                "x-forwarded-user",
+                "alice-with-a-long-name",
+                "alice-with-a-long-name",
+            ),
             ("authorization", "short", "short"),
         ];
         for (name, value, want) in cases {
@@ -289,11 +321,18 @@ mod tests {
     fn html_names_the_user_and_escapes_header_values() {
         let r = req(
             "/x",
-            &[("x-forwarded-user", "<script>"), ("x-forwarded-email", "a@b.c"), ("host", "h")],
+            &[
+                ("x-forwarded-user", "<script>"),
+                ("x-forwarded-email", "a@b.c"),
+                ("host", "h"),
+            ],
         );
         let (ct, page) = render(&r);
         assert!(ct.starts_with("text/html"));
-        assert!(page.contains("Signed in as &lt;script&gt; / a@b.c"), "{page}");
+        assert!(
+            page.contains("Signed in as &lt;script&gt; / a@b.c"),
+            "{page}"
+        );
         assert!(!page.contains("<script>"));
         assert!(page.contains("Authorization header: absent"));
     }
@@ -303,7 +342,10 @@ mod tests {
         let token = "Bearer 0123456789abcdefghij";
         for r in [
             req("/headers", &[("authorization", token)]),
-            req("/app", &[("accept", "application/json"), ("authorization", token)]),
+            req(
+                "/app",
+                &[("accept", "application/json"), ("authorization", token)],
+            ),
         ] {
             let (ct, body) = render(&r);
             assert_eq!(ct, "application/json");
@@ -326,8 +368,15 @@ mod tests {
         assert_eq!(v["user"], "alice");
         assert_eq!(up.count(), 1);
         let got = up.last().unwrap();
-        assert_eq!((got.method.as_str(), got.path.as_str()), ("GET", "/headers?q=1"));
-        let names: Vec<String> = got.headers.iter().map(|(n, _)| n.to_ascii_lowercase()).collect();
+        assert_eq!(
+            (got.method.as_str(), got.path.as_str()),
+            ("GET", "/headers?q=1")
+        );
+        let names: Vec<String> = got
+            .headers
+            .iter()
+            .map(|(n, _)| n.to_ascii_lowercase())
+            .collect();
         let user_at = names.iter().position(|n| n == "x-forwarded-user").unwrap();
         assert_eq!(names[user_at + 1], "x-second");
         up.clear();

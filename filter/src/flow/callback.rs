@@ -4,7 +4,7 @@
 use crate::config::{Config, EmailDomains};
 use crate::headers::CookieWriter;
 use crate::metrics::Metric;
-use crate::oidc::id_token::{validate_id_token, Expectations, IdClaims, TokenError};
+use crate::oidc::id_token::{validate_id_token, Expectations, IdClaims, IssuerRule, TokenError};
 use crate::oidc::jwks::{parse_jwks, KeySet};
 use crate::oidc::token_response::{authorization_code_form, parse_token_response, ClientCredential, TokenEndpointError, TokenResponse};
 use crate::session::csrf::CsrfState;
@@ -70,7 +70,7 @@ fn check_state(ctx: &Context, req: &Request) -> Result<CsrfState, &'static str> 
         .find(|(n, _)| *n == name)
         .map(|(_, v)| v)
         .ok_or("no CSRF cookie (sign-in expired, already used, or started in another browser)")?;
-    let csrf = CsrfState::open(&ctx.config.cipher, &name, &cookie, ctx.now)
+    let csrf = CsrfState::open(&ctx.config.cipher, &ctx.config.cookie.name, &cookie, ctx.now)
         .map_err(|_| "CSRF cookie invalid or expired")?;
     if !csrf.state_matches(&state) {
         return Err("state does not match the CSRF cookie");
@@ -91,6 +91,10 @@ pub fn on_token_response(ctx: &Context, req: &Request, csrf: CsrfState, response
         Err(TokenEndpointError::Idp(e)) => return clearing_csrf(ctx, req, Failure::TokenEndpointError(e).outcome(req)),
         Err(other) => return clearing_csrf(ctx, req, Failure::TokenEndpointFailure(other.to_string()).outcome(req)),
     };
+    if tokens.id_token.is_none() {
+        let why = "token response has no id_token (is \"openid\" in scope?)".to_string();
+        return clearing_csrf(ctx, req, Failure::TokenEndpointFailure(why).outcome(req));
+    }
     let Some(provider) = ctx.provider else {
         return Failure::ProviderNotReady.outcome(req);
     };
@@ -137,8 +141,14 @@ fn validate(ctx: &Context, csrf: &CsrfState, tokens: &TokenResponse, keys: &KeyS
     let config = ctx.config;
     let id_token = tokens.id_token.as_deref().ok_or(TokenError::MissingClaim("id_token"))?;
     let nonce = (!config.skip_nonce).then_some(csrf.nonce.as_str());
+    // Tokens carry the issuer exactly as the discovery document spells it (which was checked
+    // against the configured one at fetch time, give or take a trailing slash).
+    let document_issuer = match (&config.issuer_rule, ctx.provider) {
+        (IssuerRule::Exact(_), Some(provider)) => Some(IssuerRule::Exact(provider.record.metadata.issuer.clone())),
+        _ => None,
+    };
     let expect = Expectations {
-        issuer: &config.issuer_rule,
+        issuer: document_issuer.as_ref().unwrap_or(&config.issuer_rule),
         audience: &config.client_id,
         nonce,
         now: ctx.now,

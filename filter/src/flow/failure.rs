@@ -28,9 +28,9 @@ pub enum Failure {
         aadsts: Option<String>,
     },
     /// The token endpoint refused the code (expired, already redeemed, bad verifier).
-    CodeRejected(IdpError),
+    CodeRejected(Box<IdpError>),
     /// The token endpoint answered with a client or server error that is not the user's fault.
-    TokenEndpointError(IdpError),
+    TokenEndpointError(Box<IdpError>),
     /// The token endpoint could not be reached or answered nonsense.
     TokenEndpointFailure(String),
     /// The ID token failed validation.

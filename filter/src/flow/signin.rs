@@ -133,7 +133,7 @@ fn begin(ctx: &Context, req: &Request, rng: &mut dyn Entropy, return_to: &str, m
     let location = format!("{endpoint}{separator}{}", query.finish());
     let csrf_name = config.cookie.csrf_name();
     let writer = CookieWriter::new(&config.cookie, req.host(), ctx.now);
-    cookies.push(writer.set(&csrf_name, &csrf.seal(&config.cipher, &csrf_name, seal_nonce), config.cookie.csrf_expire_secs));
+    cookies.push(writer.set(&csrf_name, &csrf.seal(&config.cipher, &config.cookie.name, seal_nonce), config.cookie.csrf_expire_secs));
     let mut headers = vec![
         ("location".to_string(), location),
         ("cache-control".to_string(), "no-store".to_string()),

@@ -140,8 +140,9 @@ impl TokenError {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TokenEndpointError {
     /// The identity provider answered with an OAuth error body (`error`, Entra's AADSTS codes).
+    /// Boxed to keep the `Result` small.
     #[error("identity provider error: {}", .0.log_line())]
-    Idp(IdpError),
+    Idp(Box<IdpError>),
     /// A 200 answer that is not a usable token response (not JSON, no `access_token`, a
     /// `token_type` other than Bearer, a bad `expires_in`, or too large).
     #[error("token response is malformed")]

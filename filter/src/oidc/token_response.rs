@@ -126,7 +126,7 @@ pub fn parse_token_response(status: u16, body: &[u8]) -> Result<TokenResponse, T
         None
     };
     if let Some(error) = json.as_ref().and_then(|map| idp_error(status, map)) {
-        return Err(TokenEndpointError::Idp(error));
+        return Err(TokenEndpointError::Idp(Box::new(error)));
     }
     if status != 200 {
         return Err(TokenEndpointError::UnexpectedStatus(status));

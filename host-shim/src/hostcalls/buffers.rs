@@ -18,9 +18,7 @@ fn readable(state: &HostState, buffer: BufferType) -> Option<Vec<u8>> {
     match buffer {
         BufferType::VmConfiguration => Some(state.vm_config.clone()),
         // Envoy holds the plugin configuration only while `on_configure` runs.
-        BufferType::PluginConfiguration => {
-            state.configuring.then(|| state.plugin_config.clone())
-        }
+        BufferType::PluginConfiguration => state.configuring.then(|| state.plugin_config.clone()),
         BufferType::HttpCallResponseBody => state.call_response.as_ref().map(|r| r.body.clone()),
         BufferType::HttpRequestBody => body(|s| &s.request.body),
         BufferType::HttpResponseBody => body(|s| &s.response.body),
@@ -80,7 +78,9 @@ pub unsafe extern "C" fn proxy_set_buffer_bytes(
             _ => None,
         };
         let Some(body) = body.filter(|b| b.open) else {
-            s.fatal(format!("set_buffer_bytes: buffer {buffer_type} is not writable now"));
+            s.fatal(format!(
+                "set_buffer_bytes: buffer {buffer_type} is not writable now"
+            ));
             return code(Status::NotFound);
         };
         let len = body.pending.len();
@@ -98,4 +98,97 @@ pub unsafe extern "C" fn proxy_set_buffer_bytes(
         }
         code(Status::Ok)
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::state::StreamState;
+    use std::ptr::null_mut;
+
+    const REQUEST_BODY: u32 = 0;
+    const PLUGIN_CONFIGURATION: u32 = 7;
+
+    fn setup(body: &[u8], open: bool) {
+        with_state(|s| {
+            *s = HostState::new();
+            s.plugin_config = b"cfg".to_vec();
+            let mut stream = StreamState::default();
+            stream.request.body.pending = body.to_vec();
+            stream.request.body.open = open;
+            s.streams.insert(3, stream);
+            s.running = 3;
+        });
+    }
+
+    fn get(buffer: u32, start: usize, max: usize) -> (u32, Option<Vec<u8>>) {
+        let (mut ptr, mut len) = (null_mut(), 0);
+        // SAFETY: valid out-pointers; the result is taken back like the SDK does.
+        unsafe {
+            let status = proxy_get_buffer_bytes(buffer, start, max, &mut ptr, &mut len);
+            (
+                status,
+                (!ptr.is_null()).then(|| Vec::from_raw_parts(ptr, len, len)),
+            )
+        }
+    }
+
+    fn set(start: usize, size: usize, data: &[u8]) -> u32 {
+        // SAFETY: valid data.
+        unsafe { proxy_set_buffer_bytes(REQUEST_BODY, start, size, data.as_ptr(), data.len()) }
+    }
+
+    #[test]
+    fn reads_clamp_to_the_buffer() {
+        let ok = code(Status::Ok);
+        let cases: [(usize, usize, u32, Option<&[u8]>); 5] = [
+            (0, 100, ok, Some(b"hello")),
+            (1, 3, ok, Some(b"ell")),
+            (5, 10, ok, None),
+            (9, 1, ok, None),
+            (1, usize::MAX, code(Status::BadArgument), None),
+        ];
+        for (start, max, status, want) in cases {
+            setup(b"hello", true);
+            assert_eq!(
+                get(REQUEST_BODY, start, max),
+                (status, want.map(<[u8]>::to_vec)),
+                "{start}+{max}"
+            );
+        }
+        setup(b"hello", false);
+        assert_eq!(
+            get(REQUEST_BODY, 0, 5).0,
+            code(Status::NotFound),
+            "released body"
+        );
+    }
+
+    #[test]
+    fn plugin_configuration_only_while_configuring() {
+        setup(b"", true);
+        assert_eq!(get(PLUGIN_CONFIGURATION, 0, 10).0, code(Status::NotFound));
+        with_state(|s| s.configuring = true);
+        assert_eq!(
+            get(PLUGIN_CONFIGURATION, 0, 10),
+            (code(Status::Ok), Some(b"cfg".to_vec()))
+        );
+    }
+
+    #[test]
+    fn writes_follow_envoy_copy_from() {
+        let ok = code(Status::Ok);
+        let cases: [(usize, usize, u32, &[u8]); 4] = [
+            (0, 0, ok, b"XXabcd"),
+            (0, 4, ok, b"XX"),
+            (4, 0, ok, b"abcdXX"),
+            (1, 2, code(Status::BadArgument), b"abcd"),
+        ];
+        for (start, size, status, want) in cases {
+            setup(b"abcd", true);
+            assert_eq!(set(start, size, b"XX"), status, "{start}/{size}");
+            let body = with_state(|s| s.streams[&3].request.body.pending.clone());
+            assert_eq!(body, want, "{start}/{size}");
+        }
+    }
 }

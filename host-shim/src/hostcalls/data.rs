@@ -56,7 +56,9 @@ pub unsafe extern "C" fn proxy_define_metric(
     let id = with_state(|s| match MetricKind::from_u32(metric_type) {
         Some(kind) => Some(s.metrics.define(kind, &name)),
         None => {
-            s.fatal(format!("define_metric({name:?}): unknown type {metric_type}"));
+            s.fatal(format!(
+                "define_metric({name:?}): unknown type {metric_type}"
+            ));
             None
         }
     });
@@ -93,4 +95,63 @@ pub extern "C" fn proxy_record_metric(metric_id: u32, value: u64) -> u32 {
 #[no_mangle]
 pub extern "C" fn proxy_increment_metric(metric_id: u32, offset: i64) -> u32 {
     code(with_state(|s| s.metrics.increment(metric_id, offset)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::state::HostState;
+    use std::ptr::null_mut;
+
+    fn get(key: &str) -> (u32, Option<Vec<u8>>, u32) {
+        let (mut ptr, mut len, mut cas) = (null_mut(), 0, 0);
+        // SAFETY: valid key and out-pointers; the value is taken back like the SDK does.
+        unsafe {
+            let status =
+                proxy_get_shared_data(key.as_ptr(), key.len(), &mut ptr, &mut len, &mut cas);
+            (
+                status,
+                (!ptr.is_null()).then(|| Vec::from_raw_parts(ptr, len, len)),
+                cas,
+            )
+        }
+    }
+
+    fn set(key: &str, value: &[u8], cas: u32) -> u32 {
+        // SAFETY: valid key and value.
+        unsafe { proxy_set_shared_data(key.as_ptr(), key.len(), value.as_ptr(), value.len(), cas) }
+    }
+
+    #[test]
+    fn shared_data_round_trip_with_cas() {
+        with_state(|s| *s = HostState::new());
+        assert_eq!(get("k").0, code(Status::NotFound));
+        assert_eq!(set("k", b"v1", 0), code(Status::Ok));
+        let (status, value, cas) = get("k");
+        assert_eq!((status, value), (code(Status::Ok), Some(b"v1".to_vec())));
+        assert_eq!(set("k", b"v2", cas), code(Status::Ok));
+        assert_eq!(set("k", b"v3", cas), code(Status::CasMismatch));
+        assert_eq!(get("k").1, Some(b"v2".to_vec()));
+    }
+
+    #[test]
+    fn metrics_through_the_abi() {
+        with_state(|s| *s = HostState::new());
+        let name = "hits";
+        let mut id = 0;
+        // SAFETY: valid name and out-pointer.
+        let status = unsafe { proxy_define_metric(0, name.as_ptr(), name.len(), &mut id) };
+        assert_eq!((status, id), (code(Status::Ok), 4));
+        assert_eq!(proxy_increment_metric(id, 2), code(Status::Ok));
+        let mut value = 0;
+        // SAFETY: valid out-pointer.
+        assert_eq!(
+            unsafe { proxy_get_metric(id, &mut value) },
+            code(Status::Ok)
+        );
+        assert_eq!(value, 2);
+        // SAFETY: valid name and out-pointer.
+        let status = unsafe { proxy_define_metric(3, name.as_ptr(), name.len(), &mut id) };
+        assert_eq!(status, code(Status::BadArgument));
+    }
 }

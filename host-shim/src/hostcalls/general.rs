@@ -5,7 +5,7 @@ use crate::abi::{LogLevel, Status};
 use crate::memory::{hand_over, slice, text, write};
 use crate::pairs::split_path;
 use crate::records::LogRecord;
-use crate::state::{eprint_line, with_state};
+use crate::state::{eprint_line, try_with_state, with_state};
 
 /// WASI `random_get` refuses more than 64 KiB per call in Envoy.
 const RANDOM_GET_MAX: usize = 64 * 1024;
@@ -17,10 +17,15 @@ const WASI_EFAULT: u32 = 21;
 /// above the host level, and always prints `Critical` (the SDK's panic hook logs panics there,
 /// and the abort that follows would otherwise hide the message).
 #[no_mangle]
-pub unsafe extern "C" fn proxy_log(level: u32, message_data: *const u8, message_size: usize) -> u32 {
+pub unsafe extern "C" fn proxy_log(
+    level: u32,
+    message_data: *const u8,
+    message_size: usize,
+) -> u32 {
     // SAFETY: see the module contract.
     let message = unsafe { text(message_data, message_size) };
-    with_state(|s| {
+    let printed = message.clone();
+    let stored = try_with_state(|s| {
         let Some(level) = LogLevel::from_u32(level) else {
             s.fatal(format!("proxy_log: unknown level {level}"));
             return code(Status::BadArgument);
@@ -34,6 +39,10 @@ pub unsafe extern "C" fn proxy_log(level: u32, message_data: *const u8, message_
             message,
             context_id,
         });
+        code(Status::Ok)
+    });
+    stored.unwrap_or_else(|| {
+        eprint_line(&format!("[{level} ctx ?] {printed}"));
         code(Status::Ok)
     })
 }
@@ -170,4 +179,102 @@ pub unsafe extern "C" fn proxy_shim_random_get(buf: *mut u8, len: usize) -> u32 
     // SAFETY: the caller passes a buffer writable for `len` bytes.
     unsafe { std::ptr::copy_nonoverlapping(bytes.as_ptr(), buf, len) };
     0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::state::HostState;
+    use std::ptr::null_mut;
+
+    #[test]
+    fn random_get_is_seeded_recorded_and_bounded() {
+        with_state(|s| {
+            *s = HostState::new();
+            s.rng = crate::rng::SplitMix64::new(9);
+        });
+        let mut buf = [0u8; 5];
+        // SAFETY: `buf` is writable for its length.
+        assert_eq!(
+            unsafe { proxy_shim_random_get(buf.as_mut_ptr(), buf.len()) },
+            0
+        );
+        let mut want = [0u8; 5];
+        crate::rng::SplitMix64::new(9).fill(&mut want);
+        assert_eq!(buf, want);
+        assert_eq!(with_state(|s| s.random_draws.clone()), vec![want.to_vec()]);
+        // SAFETY: rejected before the pointer is used.
+        assert_eq!(
+            unsafe { proxy_shim_random_get(buf.as_mut_ptr(), 64 * 1024 + 1) },
+            WASI_EINVAL
+        );
+    }
+
+    #[test]
+    fn properties_status_and_log() {
+        with_state(|s| *s = HostState::new());
+        let (path, value) = (b"a\0b", b"v");
+        let (mut ptr, mut len) = (null_mut(), 0);
+        // SAFETY: valid buffers and out-pointers.
+        unsafe {
+            assert_eq!(
+                proxy_get_property(path.as_ptr(), 3, &mut ptr, &mut len),
+                code(Status::NotFound)
+            );
+            assert_eq!(
+                proxy_set_property(path.as_ptr(), 3, value.as_ptr(), 1),
+                code(Status::Ok)
+            );
+            assert_eq!(
+                proxy_get_property(path.as_ptr(), 3, &mut ptr, &mut len),
+                code(Status::Ok)
+            );
+            assert_eq!(Vec::from_raw_parts(ptr, len, len), b"v");
+        }
+        let key = vec!["a".to_string(), "b".to_string()];
+        assert!(with_state(|s| s.properties.contains_key(&key)));
+
+        with_state(|s| s.status = (11, "reset".into()));
+        let mut status_code = 0;
+        // SAFETY: valid out-pointers.
+        unsafe {
+            assert_eq!(
+                proxy_get_status(&mut status_code, &mut ptr, &mut len),
+                code(Status::Ok)
+            );
+            assert_eq!(
+                (status_code, Vec::from_raw_parts(ptr, len, len)),
+                (11, b"reset".to_vec())
+            );
+        }
+
+        let message = "hello";
+        // SAFETY: valid message.
+        unsafe {
+            assert_eq!(
+                proxy_log(3, message.as_ptr(), message.len()),
+                code(Status::Ok)
+            );
+            assert_eq!(
+                proxy_log(6, message.as_ptr(), message.len()),
+                code(Status::BadArgument)
+            );
+        }
+        let logs = with_state(|s| s.logs.clone());
+        assert_eq!(logs.len(), 1);
+        assert_eq!(
+            (logs[0].level, logs[0].message.as_str()),
+            (LogLevel::Warn, "hello")
+        );
+    }
+
+    #[test]
+    fn log_survives_a_held_borrow() {
+        let message = "from a panic hook";
+        let status = with_state(|_| {
+            // SAFETY: valid message.
+            unsafe { proxy_log(5, message.as_ptr(), message.len()) }
+        });
+        assert_eq!(status, code(Status::Ok));
+    }
 }

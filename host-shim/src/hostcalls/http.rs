@@ -13,7 +13,7 @@ use std::time::Duration;
 /// `PairsUtil::toPairs`, with a warning.
 fn parse_map(state: &mut HostState, call: &str, bytes: &[u8]) -> HeaderMap {
     match pairs::parse(bytes) {
-        Some(entries) => HeaderMap::from_pairs(&entries),
+        Some(entries) => HeaderMap::from_raw_pairs(&entries),
         None => {
             state.warn(format!("{call}: malformed header map, treated as empty"));
             HeaderMap::new()
@@ -33,11 +33,15 @@ pub extern "C" fn proxy_continue_stream(stream_type: u32) -> u32 {
             Some(kind @ (StreamType::HttpRequest | StreamType::HttpResponse)) => kind,
             Some(other) => {
                 // Envoy: no-op for Downstream on an HTTP filter, Unimplemented for Upstream.
-                s.warn(format!("continue_stream({other:?}) on an HTTP filter does nothing"));
+                s.warn(format!(
+                    "continue_stream({other:?}) on an HTTP filter does nothing"
+                ));
                 return code(Status::Ok);
             }
             None => {
-                s.fatal(format!("continue_stream: unknown stream type {stream_type}"));
+                s.fatal(format!(
+                    "continue_stream: unknown stream type {stream_type}"
+                ));
                 return code(Status::BadArgument);
             }
         };
@@ -161,7 +165,9 @@ pub unsafe extern "C" fn proxy_http_call(
         let mut headers = parse_map(s, "http_call", headers);
         let trailers = parse_map(s, "http_call", trailers);
         if i32::try_from(timeout).is_err() {
-            s.warn(format!("http_call: timeout {timeout} ms is negative for Envoy"));
+            s.warn(format!(
+                "http_call: timeout {timeout} ms is negative for Envoy"
+            ));
             return Err(Status::BadArgument);
         }
         if !s.cluster_exists(&cluster) {
@@ -176,7 +182,7 @@ pub unsafe extern "C" fn proxy_http_call(
             return Err(Status::BadArgument);
         }
         if !body.is_empty() {
-            headers.replace("content-length", &body.len().to_string());
+            headers.replace("content-length", body.len().to_string().as_bytes());
         }
         let call = HttpCall {
             token: next_token(),
@@ -198,5 +204,208 @@ pub unsafe extern "C" fn proxy_http_call(
             code(Status::Ok)
         }
         Err(status) => code(status),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::state::StreamState;
+
+    fn setup() {
+        with_state(|s| {
+            *s = HostState::new();
+            let mut stream = StreamState::default();
+            stream.request.headers_open = true;
+            stream.request.body.open = true;
+            stream.request.body.pending = b"buffered".to_vec();
+            s.streams.insert(5, stream);
+            s.running = 5;
+        });
+    }
+
+    fn call(cluster: &str, headers: &[(&str, &str)], body: &[u8], timeout: u32) -> (u32, u32) {
+        let raw: Vec<(&str, &[u8])> = headers.iter().map(|(k, v)| (*k, v.as_bytes())).collect();
+        let map = pairs::serialize(&raw);
+        let mut token = 77;
+        // SAFETY: all buffers are valid for their lengths.
+        let status = unsafe {
+            proxy_http_call(
+                cluster.as_ptr(),
+                cluster.len(),
+                map.as_ptr(),
+                map.len(),
+                body.as_ptr(),
+                body.len(),
+                std::ptr::null(),
+                0,
+                timeout,
+                &mut token,
+            )
+        };
+        (status, token)
+    }
+
+    #[test]
+    fn http_call_validates_like_envoy() {
+        struct Case {
+            name: &'static str,
+            cluster: &'static str,
+            headers: &'static [(&'static str, &'static str)],
+            timeout: u32,
+            accepted: bool,
+        }
+        const FULL: &[(&str, &str)] = &[(":method", "GET"), (":path", "/"), (":authority", "h")];
+        let cases = [
+            Case {
+                name: "accepted",
+                cluster: "idp",
+                headers: FULL,
+                timeout: 1000,
+                accepted: true,
+            },
+            Case {
+                name: "unknown cluster",
+                cluster: "gone",
+                headers: FULL,
+                timeout: 1000,
+                accepted: false,
+            },
+            Case {
+                name: "missing :authority",
+                cluster: "idp",
+                headers: &FULL[..2],
+                timeout: 1000,
+                accepted: false,
+            },
+            Case {
+                name: "missing :method",
+                cluster: "idp",
+                headers: &FULL[1..],
+                timeout: 1000,
+                accepted: false,
+            },
+            Case {
+                name: "negative timeout for Envoy",
+                cluster: "idp",
+                headers: FULL,
+                timeout: u32::MAX,
+                accepted: false,
+            },
+        ];
+        for case in cases {
+            setup();
+            with_state(|s| s.unknown_clusters.insert("gone".into()));
+            let (status, token) = call(case.cluster, case.headers, b"", case.timeout);
+            let want = if case.accepted {
+                Status::Ok
+            } else {
+                Status::BadArgument
+            };
+            assert_eq!(status, code(want), "{}", case.name);
+            assert_eq!(
+                token != 0,
+                case.accepted,
+                "{}: token written only on success",
+                case.name
+            );
+            let pending = with_state(|s| s.pending_calls.len());
+            assert_eq!(pending, usize::from(case.accepted), "{}", case.name);
+        }
+    }
+
+    #[test]
+    fn http_call_records_body_length_and_caller() {
+        setup();
+        let headers = [
+            (":method", "POST"),
+            (":path", "/t"),
+            (":authority", "h"),
+            ("Content-Length", "1"),
+        ];
+        let (_, token) = call("idp", &headers, b"abc", 0);
+        let recorded = with_state(|s| s.pending_calls[&token].clone());
+        assert_eq!(recorded.headers.get_all("content-length"), vec!["3"]);
+        assert_eq!((recorded.context_id, recorded.timeout), (5, Duration::ZERO));
+    }
+
+    #[test]
+    fn continuing_releases_the_request() {
+        setup();
+        assert_eq!(proxy_continue_stream(0), code(Status::Ok));
+        let (open, forwarded, continued) = with_state(|s| {
+            let st = &s.streams[&5];
+            (
+                st.request.headers_open,
+                st.request.body.forwarded.clone(),
+                st.request_continued,
+            )
+        });
+        assert!(!open);
+        assert_eq!(forwarded, b"buffered");
+        assert!(continued);
+        assert_eq!(proxy_continue_stream(9), code(Status::BadArgument));
+    }
+
+    #[test]
+    fn resuming_the_response_also_drops_request_maps() {
+        setup();
+        assert_eq!(proxy_continue_stream(1), code(Status::Ok));
+        assert!(with_state(|s| !s.streams[&5].request.headers_open));
+    }
+
+    #[test]
+    fn local_response_is_recorded_on_the_stream_only() {
+        setup();
+        let details = "bad thing";
+        let headers = pairs::serialize(&[("Location", &b"/x"[..])]);
+        // SAFETY: all buffers are valid for their lengths.
+        let status = unsafe {
+            proxy_send_local_response(
+                302,
+                details.as_ptr(),
+                details.len(),
+                std::ptr::null(),
+                0,
+                headers.as_ptr(),
+                headers.len(),
+                -1,
+            )
+        };
+        assert_eq!(status, code(Status::Ok));
+        let response = with_state(|s| s.streams[&5].local_responses[0].clone());
+        assert_eq!(
+            (response.status, response.details.as_str()),
+            (302, "bad_thing")
+        );
+        assert_eq!(response.header("location"), Some("/x"));
+
+        with_state(|s| s.running = 1);
+        // SAFETY: null/0 arguments are allowed.
+        let status = unsafe {
+            proxy_send_local_response(
+                500,
+                std::ptr::null(),
+                0,
+                std::ptr::null(),
+                0,
+                std::ptr::null(),
+                0,
+                -1,
+            )
+        };
+        assert_eq!(status, code(Status::Ok));
+        assert_eq!(
+            with_state(|s| s.warnings.len()),
+            1,
+            "ignored outside a stream, with a warning"
+        );
+    }
+
+    #[test]
+    fn close_stream_marks_the_reset() {
+        setup();
+        assert_eq!(proxy_close_stream(0), code(Status::Ok));
+        assert!(with_state(|s| s.streams[&5].request_reset));
     }
 }

@@ -12,7 +12,11 @@ fn main() {
     while let Some(arg) = args.next() {
         let value = args.next();
         match (arg.as_str(), value) {
-            ("--port", Some(v)) => port = v.parse().unwrap_or_else(|_| usage(&format!("bad port {v:?}"))),
+            ("--port", Some(v)) => {
+                port = v
+                    .parse()
+                    .unwrap_or_else(|_| usage(&format!("bad port {v:?}")))
+            }
             ("--port-file", Some(v)) => port_file = Some(v),
             _ => usage(&format!("unexpected argument {arg:?}")),
         }
@@ -24,7 +28,9 @@ fn main() {
     if let Some(path) = port_file {
         // Write then rename, so a reader polling the file never sees a partial number.
         let tmp = format!("{path}.tmp");
-        if let Err(e) = std::fs::write(&tmp, upstream.port().to_string()).and_then(|_| std::fs::rename(&tmp, &path)) {
+        if let Err(e) = std::fs::write(&tmp, upstream.port().to_string())
+            .and_then(|_| std::fs::rename(&tmp, &path))
+        {
             eprintln!("demo-upstream: cannot write {path}: {e}");
             std::process::exit(1);
         }

@@ -22,13 +22,23 @@ pub struct Cdp {
 impl Cdp {
     /// Connects to `ws://127.0.0.1:<port><path>` (the browser endpoint from `DevToolsActivePort`).
     pub fn connect(port: u16, path: &str) -> Result<Cdp, String> {
-        let stream = TcpStream::connect(("127.0.0.1", port)).map_err(|e| format!("devtools connect: {e}"))?;
-        stream.set_read_timeout(Some(Duration::from_secs(10))).map_err(|e| e.to_string())?;
+        let stream = TcpStream::connect(("127.0.0.1", port))
+            .map_err(|e| format!("devtools connect: {e}"))?;
+        stream
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .map_err(|e| e.to_string())?;
         let url = format!("ws://127.0.0.1:{port}{path}");
         let (ws, _) = tungstenite::client::client(url.as_str(), stream)
             .map_err(|e| format!("devtools handshake with {url}: {e}"))?;
-        ws.get_ref().set_read_timeout(Some(READ_SLICE)).map_err(|e| e.to_string())?;
-        Ok(Cdp { ws, next_id: 1, session: None, timeout: Duration::from_secs(30) })
+        ws.get_ref()
+            .set_read_timeout(Some(READ_SLICE))
+            .map_err(|e| e.to_string())?;
+        Ok(Cdp {
+            ws,
+            next_id: 1,
+            session: None,
+            timeout: Duration::from_secs(30),
+        })
     }
 
     /// Sends every later command to this page session.
@@ -58,16 +68,23 @@ impl Cdp {
                 Ok(Message::Text(t)) => t,
                 Ok(_) => continue,
                 Err(tungstenite::Error::Io(e))
-                    if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) =>
+                    if matches!(
+                        e.kind(),
+                        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                    ) =>
                 {
                     if Instant::now() >= deadline {
-                        return Err(format!("devtools {method}: no reply within {:?}", self.timeout));
+                        return Err(format!(
+                            "devtools {method}: no reply within {:?}",
+                            self.timeout
+                        ));
                     }
                     continue;
                 }
                 Err(e) => return Err(format!("devtools {method}: {e}")),
             };
-            let v: Value = serde_json::from_str(reply.as_str()).map_err(|e| format!("devtools reply: {e}"))?;
+            let v: Value =
+                serde_json::from_str(reply.as_str()).map_err(|e| format!("devtools reply: {e}"))?;
             if v["id"].as_u64() != Some(id) {
                 continue; // an event or another session's message
             }

@@ -13,6 +13,7 @@
 use sha2::{Digest, Sha256};
 use url::Url;
 
+use super::config::User;
 use super::errors::EntraError;
 use super::http::{Params, Request, Response};
 use super::ids::{b64url, random_guid, random_token};
@@ -22,7 +23,6 @@ use super::scopes;
 use super::state::{lock, Shared};
 use super::store::{ChallengeMethod, CodeGrant};
 use super::tenants::Authority;
-use super::config::User;
 
 /// Name of the SSO session cookie (Entra's is also called ESTSAUTH).
 pub const SESSION_COOKIE: &str = "ESTSAUTH";
@@ -95,7 +95,9 @@ pub fn handle(shared: &Shared, req: &Request, segment: &str) -> Response {
     };
     let action = format!("/{segment}/oauth2/v2.0/authorize");
     if let Some((username, password)) = login {
-        return login_post(shared, req, &request, &params, &action, &username, &password);
+        return login_post(
+            shared, req, &request, &params, &action, &username, &password,
+        );
     }
     choose_user(shared, req, &request, &params, &action)
 }
@@ -104,10 +106,9 @@ fn validate(shared: &Shared, authority: Authority, p: &Params) -> Result<AuthReq
     let client_id = p
         .get("client_id")
         .ok_or_else(|| Rejection::Page(EntraError::missing_param("client_id")))?;
-    let client = shared
-        .cfg
-        .client(client_id)
-        .ok_or_else(|| Rejection::Page(EntraError::unknown_client(client_id, &authority.display())))?;
+    let client = shared.cfg.client(client_id).ok_or_else(|| {
+        Rejection::Page(EntraError::unknown_client(client_id, &authority.display()))
+    })?;
     let redirect_uri = p
         .get("redirect_uri")
         .ok_or_else(|| Rejection::Page(EntraError::missing_param("redirect_uri")))?;
@@ -183,7 +184,11 @@ fn choose_user(
         };
     }
     if shared.cfg.login_hint_skips_form {
-        if let Some(user) = request.login_hint.as_deref().and_then(|h| shared.cfg.user(h)) {
+        if let Some(user) = request
+            .login_hint
+            .as_deref()
+            .and_then(|h| shared.cfg.user(h))
+        {
             return complete(shared, req, request, user);
         }
     }
@@ -260,9 +265,10 @@ fn complete(shared: &Shared, req: &Request, request: &AuthRequest, user: &User) 
             .map(|(_, sid)| (c.clone(), sid.clone()))
     });
     let (cookie_value, session_id) = existing.unwrap_or_else(|| (random_token(32), random_guid()));
-    store
-        .sessions
-        .insert(cookie_value.clone(), (user.username.clone(), session_id.clone()));
+    store.sessions.insert(
+        cookie_value.clone(),
+        (user.username.clone(), session_id.clone()),
+    );
     store.codes.insert(
         code.clone(),
         CodeGrant {
@@ -362,18 +368,29 @@ mod tests {
 
     #[test]
     fn deliver_modes() {
-        let fields = vec![("code".to_string(), "c 1".to_string()), ("state".into(), "s&t".into())];
+        let fields = vec![
+            ("code".to_string(), "c 1".to_string()),
+            ("state".into(), "s&t".into()),
+        ];
         let mk = |mode| ReturnTo {
             redirect_uri: "http://127.0.0.1:9/cb?keep=1".into(),
             state: None,
             mode,
         };
         let q = deliver(&mk(ResponseMode::Query), &fields);
-        assert_eq!(q.header("Location"), Some("http://127.0.0.1:9/cb?keep=1&code=c+1&state=s%26t"));
+        assert_eq!(
+            q.header("Location"),
+            Some("http://127.0.0.1:9/cb?keep=1&code=c+1&state=s%26t")
+        );
         let f = deliver(&mk(ResponseMode::Fragment), &fields);
-        assert_eq!(f.header("Location"), Some("http://127.0.0.1:9/cb?keep=1#code=c+1&state=s%26t"));
+        assert_eq!(
+            f.header("Location"),
+            Some("http://127.0.0.1:9/cb?keep=1#code=c+1&state=s%26t")
+        );
         let p = deliver(&mk(ResponseMode::FormPost), &fields);
         assert_eq!(p.status, 200);
-        assert!(String::from_utf8(p.body).unwrap().contains("name=\"state\" value=\"s&amp;t\""));
+        assert!(String::from_utf8(p.body)
+            .unwrap()
+            .contains("name=\"state\" value=\"s&amp;t\""));
     }
 }

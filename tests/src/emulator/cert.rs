@@ -26,7 +26,9 @@ pub fn self_signed_der(key: &RsaPrivateKey, serial: &[u8; 16]) -> Result<Vec<u8>
         .to_public_key()
         .to_public_key_der()
         .map_err(|e| format!("encoding the public key: {e}"))?;
-    let name = seq(&set(&seq(&[oid(&COMMON_NAME), tlv(0x0c, CN.as_bytes())].concat())));
+    let name = seq(&set(&seq(
+        &[oid(&COMMON_NAME), tlv(0x0c, CN.as_bytes())].concat()
+    )));
     let tbs = seq(&[
         tlv(0xa0, &integer(&[2])),
         integer(serial),

@@ -33,7 +33,11 @@ pub struct Subject<'a> {
 /// Entra's pairwise `sub`: stable per (user, application), different across applications, so
 /// two apps cannot correlate a user by `sub`.
 pub fn pairwise_sub(oid: &str, client_id: &str) -> String {
-    let digest = Sha256::digest(format!("{}|{}", oid.to_ascii_lowercase(), client_id.to_ascii_lowercase()));
+    let digest = Sha256::digest(format!(
+        "{}|{}",
+        oid.to_ascii_lowercase(),
+        client_id.to_ascii_lowercase()
+    ));
     b64url(&digest)
 }
 
@@ -135,11 +139,42 @@ mod tests {
         let bare = scopes::parse("openid");
         let (alice, bob) = (alice(), bob());
         // (user, scopes, nonce, present, absent)
-        let cases: [(&User, &[String], Option<&str>, &[&str], &[&str]); 4] = [
-            (&alice, &full, Some("n"), &["email", "name", "preferred_username", "nonce", "groups"], &["_claim_names"]),
-            (&bob, &full, Some("n"), &["name", "preferred_username"], &["email", "groups"]),
-            (&alice, &bare, None, &["oid", "tid", "sub", "sid"], &["email", "name", "preferred_username", "nonce"]),
-            (&alice, &full, None, &["ver", "aio", "uti", "rh"], &["nonce"]),
+        type Case<'a> = (
+            &'a User,
+            &'a [String],
+            Option<&'a str>,
+            &'a [&'a str],
+            &'a [&'a str],
+        );
+        let cases: [Case; 4] = [
+            (
+                &alice,
+                &full,
+                Some("n"),
+                &["email", "name", "preferred_username", "nonce", "groups"],
+                &["_claim_names"],
+            ),
+            (
+                &bob,
+                &full,
+                Some("n"),
+                &["name", "preferred_username"],
+                &["email", "groups"],
+            ),
+            (
+                &alice,
+                &bare,
+                None,
+                &["oid", "tid", "sub", "sid"],
+                &["email", "name", "preferred_username", "nonce"],
+            ),
+            (
+                &alice,
+                &full,
+                None,
+                &["ver", "aio", "uti", "rh"],
+                &["nonce"],
+            ),
         ];
         for (user, scopes, nonce, present, absent) in cases {
             let c = id_token("http://h", &subject(user, scopes), nonce);
@@ -170,7 +205,10 @@ mod tests {
                 assert_eq!(c["_claim_names"], json!({"groups": "src1"}));
                 assert_eq!(
                     c["_claim_sources"]["src1"]["endpoint"],
-                    format!("https://graph.microsoft.com/v1.0/users/{}/getMemberObjects", user.oid)
+                    format!(
+                        "https://graph.microsoft.com/v1.0/users/{}/getMemberObjects",
+                        user.oid
+                    )
                 );
             }
         }

@@ -111,13 +111,18 @@ mod tests {
 
     fn req(auth: Option<String>) -> Request {
         Request {
-            headers: auth.map(|a| vec![("authorization".into(), a)]).unwrap_or_default(),
+            headers: auth
+                .map(|a| vec![("authorization".into(), a)])
+                .unwrap_or_default(),
             ..Request::default()
         }
     }
 
     fn basic(id: &str, secret: &str) -> Option<String> {
-        Some(format!("Basic {}", STANDARD.encode(format!("{id}:{secret}"))))
+        Some(format!(
+            "Basic {}",
+            STANDARD.encode(format!("{id}:{secret}"))
+        ))
     }
 
     #[test]
@@ -142,9 +147,14 @@ mod tests {
             (None, format!("client_id={id}&client_secret={good}&client_assertion_type={jwt}&client_assertion=a"), 50027),
         ];
         for (auth, form, want) in cases {
-            let got = authenticate(&s, &req(auth.clone()), &Params::parse(form.as_bytes()), "http://h/t")
-                .map(|_| 0)
-                .unwrap_or_else(|e| e.code);
+            let got = authenticate(
+                &s,
+                &req(auth.clone()),
+                &Params::parse(form.as_bytes()),
+                "http://h/t",
+            )
+            .map(|_| 0)
+            .unwrap_or_else(|e| e.code);
             assert_eq!(got, want, "{auth:?} {form}");
         }
     }
@@ -156,7 +166,10 @@ mod tests {
                 if ctx.assertion == "fresh" && ctx.token_endpoint == "http://h/t" {
                     Ok(())
                 } else {
-                    Err((700024, "Client assertion is not within its valid time range.".into()))
+                    Err((
+                        700024,
+                        "Client assertion is not within its valid time range.".into(),
+                    ))
                 }
             }))),
             ..EmulatorConfig::default()
@@ -166,9 +179,14 @@ mod tests {
             let form = format!(
                 "client_id={DEFAULT_CLIENT_ID}&client_assertion_type={JWT_BEARER}&client_assertion={assertion}"
             );
-            let got = authenticate(&s, &req(None), &Params::parse(form.as_bytes()), "http://h/t")
-                .map(|_| 0)
-                .unwrap_or_else(|e| e.code);
+            let got = authenticate(
+                &s,
+                &req(None),
+                &Params::parse(form.as_bytes()),
+                "http://h/t",
+            )
+            .map(|_| 0)
+            .unwrap_or_else(|e| e.code);
             assert_eq!(got, want, "{assertion}");
         }
     }

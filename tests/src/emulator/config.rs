@@ -234,6 +234,11 @@ mod tests {
         assert!(alice.email.is_some() && bob.email.is_none());
         assert_eq!(alice.groups.len(), 3);
         assert_ne!(alice.email.as_deref(), Some(alice.username.as_str()));
-        assert_eq!(cfg.client(&DEFAULT_CLIENT_ID.to_uppercase()).unwrap().client_id, DEFAULT_CLIENT_ID);
+        assert_eq!(
+            cfg.client(&DEFAULT_CLIENT_ID.to_uppercase())
+                .unwrap()
+                .client_id,
+            DEFAULT_CLIENT_ID
+        );
     }
 }

@@ -155,7 +155,9 @@ impl EntraError {
             400,
             "invalid_request",
             501482,
-            format!("The code_challenge_method '{method}' is not supported. Use 'S256' or 'plain'."),
+            format!(
+                "The code_challenge_method '{method}' is not supported. Use 'S256' or 'plain'."
+            ),
         )
     }
 

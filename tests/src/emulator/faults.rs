@@ -139,7 +139,12 @@ mod tests {
     #[test]
     fn counts_record_per_endpoint() {
         let mut counts = Counts::default();
-        for e in [Some(Endpoint::Token), Some(Endpoint::Token), Some(Endpoint::Jwks), None] {
+        for e in [
+            Some(Endpoint::Token),
+            Some(Endpoint::Token),
+            Some(Endpoint::Jwks),
+            None,
+        ] {
             counts.record(e);
         }
         assert_eq!(counts.get(Endpoint::Token), 2);

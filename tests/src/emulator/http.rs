@@ -130,6 +130,7 @@ impl Response {
     }
 
     /// First value of a header (case-insensitive name).
+    #[cfg(test)]
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers
             .iter()
@@ -313,7 +314,11 @@ fn reason(status: u16) -> &'static str {
 
 /// Writes `response` with `Content-Length` and `Connection: close`.
 pub fn write_response(writer: &mut impl Write, response: &Response) -> io::Result<()> {
-    let mut head = format!("HTTP/1.1 {} {}\r\n", response.status, reason(response.status));
+    let mut head = format!(
+        "HTTP/1.1 {} {}\r\n",
+        response.status,
+        reason(response.status)
+    );
     for (name, value) in &response.headers {
         head.push_str(&format!("{name}: {value}\r\n"));
     }
@@ -340,7 +345,10 @@ mod tests {
             "POST /t/oauth2/v2.0/token?x=1&y=a%20b HTTP/1.1\r\nHost: h\r\nContent-Length: 9\r\n\r\ncode=abc&",
         )
         .unwrap();
-        assert_eq!((r.method.as_str(), r.path.as_str()), ("POST", "/t/oauth2/v2.0/token"));
+        assert_eq!(
+            (r.method.as_str(), r.path.as_str()),
+            ("POST", "/t/oauth2/v2.0/token")
+        );
         assert_eq!(r.query_params().get("y"), Some("a b"));
         assert_eq!(r.header("HOST"), Some("h"));
         assert_eq!(r.form_params().get("code"), Some("abc"));
@@ -381,7 +389,10 @@ mod tests {
     #[test]
     fn empty_params_count_as_absent() {
         let p = Params::parse(b"a=&b=1&b=2");
-        assert_eq!((p.get("a"), p.get("b"), p.get("c")), (None, Some("1"), None));
+        assert_eq!(
+            (p.get("a"), p.get("b"), p.get("c")),
+            (None, Some("1"), None)
+        );
     }
 
     #[test]

@@ -83,7 +83,11 @@ pub fn sign(key: &KeyMaterial, claims: &Value, tamper: Option<Tamper>) -> String
     }
     let payload = b64url(claims.to_string().as_bytes());
     let header = |alg: &str, kid: &str| {
-        b64url(json!({"typ": "JWT", "alg": alg, "kid": kid}).to_string().as_bytes())
+        b64url(
+            json!({"typ": "JWT", "alg": alg, "kid": kid})
+                .to_string()
+                .as_bytes(),
+        )
     };
     match tamper {
         Some(Tamper::AlgNone) => format!("{}.{payload}.", header("none", &key.kid)),
@@ -179,7 +183,10 @@ mod tests {
         let token = sign(&key, &claims(), None);
         assert!(verifies(&key, &token));
         let (header, payload) = decode_unverified(&token).unwrap();
-        assert_eq!(header, json!({"typ": "JWT", "alg": "RS256", "kid": key.kid}));
+        assert_eq!(
+            header,
+            json!({"typ": "JWT", "alg": "RS256", "kid": key.kid})
+        );
         assert_eq!(payload, claims());
     }
 
@@ -226,7 +233,10 @@ mod tests {
         let mut c = claims();
         tamper_claims(&mut c, Tamper::WrongIssuer);
         let iss = c["iss"].as_str().unwrap();
-        assert!(iss.starts_with("http://127.0.0.1:9/") && iss.ends_with("/v2.0"), "{iss}");
+        assert!(
+            iss.starts_with("http://127.0.0.1:9/") && iss.ends_with("/v2.0"),
+            "{iss}"
+        );
         assert!(!iss.contains("11111111-1111"), "{iss}");
     }
 

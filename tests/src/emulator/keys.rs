@@ -33,8 +33,7 @@ pub struct KeyMaterial {
 impl KeyMaterial {
     fn generate() -> Result<KeyMaterial, String> {
         let mut rng = rand::thread_rng();
-        let private =
-            RsaPrivateKey::new(&mut rng, 2048).map_err(|e| format!("RSA keygen: {e}"))?;
+        let private = RsaPrivateKey::new(&mut rng, 2048).map_err(|e| format!("RSA keygen: {e}"))?;
         let mut serial = [0u8; 16];
         rng.fill_bytes(&mut serial);
         let cert_der = cert::self_signed_der(&private, &serial)?;

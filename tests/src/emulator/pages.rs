@@ -95,7 +95,10 @@ pub fn form_post(target: &str, fields: &[(String, String)]) -> String {
 
 /// A plain 404 page.
 pub fn not_found(path: &str) -> String {
-    page("Not found", &format!("<h1>Not found</h1><p>{}</p>", escape(path)))
+    page(
+        "Not found",
+        &format!("<h1>Not found</h1><p>{}</p>", escape(path)),
+    )
 }
 
 #[cfg(test)]
@@ -116,7 +119,12 @@ mod tests {
 
     #[test]
     fn login_form_has_the_ids_browser_tests_drive() {
-        let html = login_form("/t/oauth2/v2.0/authorize", "a=1&b=\"x\"", "al<ice", Some("AADSTS50126: bad"));
+        let html = login_form(
+            "/t/oauth2/v2.0/authorize",
+            "a=1&b=\"x\"",
+            "al<ice",
+            Some("AADSTS50126: bad"),
+        );
         for needle in [
             "id=\"username\"",
             "id=\"password\"",

@@ -56,23 +56,63 @@ mod tests {
             ("https://app.example/cb", "https://app.example/cb", true),
             ("https://app.example/cb", "https://app.example/cb/", false),
             ("https://app.example/cb", "https://app.example/CB", false),
-            ("https://app.example/cb", "https://app.example:8443/cb", false),
+            (
+                "https://app.example/cb",
+                "https://app.example:8443/cb",
+                false,
+            ),
             ("https://app.example/cb", "https://evil.example/cb", false),
-            ("http://127.0.0.1/oauth2/callback", "http://127.0.0.1:8080/oauth2/callback", true),
-            ("http://127.0.0.1/oauth2/callback", "http://127.0.0.1/oauth2/callback", true),
-            ("http://localhost/oauth2/callback", "http://localhost:1234/oauth2/callback", true),
-            ("http://localhost/oauth2/callback", "http://localhost:1234/oauth2/other", false),
-            ("http://localhost/oauth2/callback", "http://127.0.0.1:1234/oauth2/callback", false),
-            ("http://localhost/oauth2/callback", "https://localhost:1234/oauth2/callback", false),
+            (
+                "http://127.0.0.1/oauth2/callback",
+                "http://127.0.0.1:8080/oauth2/callback",
+                true,
+            ),
+            (
+                "http://127.0.0.1/oauth2/callback",
+                "http://127.0.0.1/oauth2/callback",
+                true,
+            ),
+            (
+                "http://localhost/oauth2/callback",
+                "http://localhost:1234/oauth2/callback",
+                true,
+            ),
+            (
+                "http://localhost/oauth2/callback",
+                "http://localhost:1234/oauth2/other",
+                false,
+            ),
+            (
+                "http://localhost/oauth2/callback",
+                "http://127.0.0.1:1234/oauth2/callback",
+                false,
+            ),
+            (
+                "http://localhost/oauth2/callback",
+                "https://localhost:1234/oauth2/callback",
+                false,
+            ),
             ("http://localhost/cb", "http://localhost:1/cb#frag", false),
             ("http://localhost/cb", "http://user@localhost:1/cb", false),
-            ("http://localhost/cb", "http://localhost.evil.example:1/cb", false),
-            ("https://app.example/*", "https://app.example/any/path", true),
+            (
+                "http://localhost/cb",
+                "http://localhost.evil.example:1/cb",
+                false,
+            ),
+            (
+                "https://app.example/*",
+                "https://app.example/any/path",
+                true,
+            ),
             ("https://app.example/*", "https://app.example.evil/x", false),
             ("https://app.example/cb", "not a url", false),
         ];
         for (registered, requested, want) in cases {
-            assert_eq!(matches(registered, requested), want, "{registered} vs {requested}");
+            assert_eq!(
+                matches(registered, requested),
+                want,
+                "{registered} vs {requested}"
+            );
         }
     }
 }

@@ -32,7 +32,11 @@ pub fn resource_scopes(scopes: &[String]) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     for s in scopes.iter().filter(|s| !is_oidc(s)) {
         let short = s.strip_prefix(GRAPH_PREFIX).unwrap_or(s);
-        let short = if short == ".default" { "User.Read" } else { short };
+        let short = if short == ".default" {
+            "User.Read"
+        } else {
+            short
+        };
         if !has(&out, short) {
             out.push(short.to_string());
         }
@@ -80,10 +84,22 @@ mod tests {
     #[test]
     fn resource_and_response_scope_table() {
         let cases = [
-            ("openid profile email offline_access", "User.Read", "openid profile email User.Read"),
+            (
+                "openid profile email offline_access",
+                "User.Read",
+                "openid profile email User.Read",
+            ),
             ("openid User.Read", "User.Read", "openid User.Read"),
-            ("openid https://graph.microsoft.com/User.Read GroupMember.Read.All", "User.Read GroupMember.Read.All", "openid User.Read GroupMember.Read.All"),
-            ("openid https://graph.microsoft.com/.default", "User.Read", "openid User.Read"),
+            (
+                "openid https://graph.microsoft.com/User.Read GroupMember.Read.All",
+                "User.Read GroupMember.Read.All",
+                "openid User.Read GroupMember.Read.All",
+            ),
+            (
+                "openid https://graph.microsoft.com/.default",
+                "User.Read",
+                "openid User.Read",
+            ),
             ("openid openid OPENID", "User.Read", "openid User.Read"),
         ];
         for (scope, resource, response) in cases {
@@ -97,7 +113,10 @@ mod tests {
         let granted = v("openid offline_access User.Read");
         let cases = [
             ("openid", vec![]),
-            ("openid email offline_access https://graph.microsoft.com/User.Read", vec![]),
+            (
+                "openid email offline_access https://graph.microsoft.com/User.Read",
+                vec![],
+            ),
             ("openid Mail.Read", vec!["Mail.Read"]),
         ];
         for (requested, want) in cases {

@@ -26,9 +26,10 @@ impl Authority {
             "consumers" => return Ok(Authority::Consumers),
             _ => {}
         }
-        let found = cfg.tenants.iter().find(|t| {
-            t.id.eq_ignore_ascii_case(segment) || t.name.eq_ignore_ascii_case(segment)
-        });
+        let found = cfg
+            .tenants
+            .iter()
+            .find(|t| t.id.eq_ignore_ascii_case(segment) || t.name.eq_ignore_ascii_case(segment));
         match found {
             Some(t) => Ok(Authority::Single(t.clone())),
             None if is_guid(segment) || looks_like_domain(segment) => {
@@ -78,8 +79,7 @@ pub fn token_issuer(base_url: &str, tid: &str) -> String {
 
 fn looks_like_domain(s: &str) -> bool {
     s.contains('.')
-        && s
-            .split('.')
+        && s.split('.')
             .all(|l| !l.is_empty() && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'))
 }
 
@@ -94,12 +94,24 @@ mod tests {
         let base = "http://h";
         // (segment, Ok(discovery issuer) or Err(AADSTS code))
         let cases: [(&str, Result<String, u32>); 8] = [
-            (DEFAULT_TENANT_ID, Ok(format!("{base}/{DEFAULT_TENANT_ID}/v2.0"))),
-            ("11111111-1111-1111-1111-111111111111", Ok(format!("{base}/{DEFAULT_TENANT_ID}/v2.0"))),
-            ("Contoso.Example", Ok(format!("{base}/{DEFAULT_TENANT_ID}/v2.0"))),
+            (
+                DEFAULT_TENANT_ID,
+                Ok(format!("{base}/{DEFAULT_TENANT_ID}/v2.0")),
+            ),
+            (
+                "11111111-1111-1111-1111-111111111111",
+                Ok(format!("{base}/{DEFAULT_TENANT_ID}/v2.0")),
+            ),
+            (
+                "Contoso.Example",
+                Ok(format!("{base}/{DEFAULT_TENANT_ID}/v2.0")),
+            ),
             ("common", Ok(format!("{base}/{{tenantid}}/v2.0"))),
             ("organizations", Ok(format!("{base}/{{tenantid}}/v2.0"))),
-            ("consumers", Ok(format!("{base}/{CONSUMERS_TENANT_ID}/v2.0"))),
+            (
+                "consumers",
+                Ok(format!("{base}/{CONSUMERS_TENANT_ID}/v2.0")),
+            ),
             ("33333333-3333-3333-3333-333333333333", Err(90002)),
             ("not a tenant!", Err(900023)),
         ];
@@ -131,7 +143,12 @@ mod tests {
             (&Authority::Consumers, &personal, true),
         ];
         for (authority, user, want) in cases {
-            assert_eq!(authority.admits(user), want, "{authority:?} {}", user.tenant);
+            assert_eq!(
+                authority.admits(user),
+                want,
+                "{authority:?} {}",
+                user.tenant
+            );
         }
     }
 }

@@ -176,8 +176,8 @@ impl EnvoyConfig {
             out.push_str(&list_item(r, 14));
         }
         out.push_str(&format!(
-            "              - match: {{prefix: \"/\"}}\n                route: {{cluster: upstream, timeout: {}ms}}\n",
-            self.route_timeout.as_millis()
+            "              - match: {{prefix: \"/\"}}\n                route: {{cluster: upstream, timeout: {}s}}\n",
+            self.route_timeout.as_secs_f64()
         ));
         out.push_str("          http_filters:\n");
         for f in &self.extra_http_filters {
@@ -196,9 +196,11 @@ impl EnvoyConfig {
     }
 
     fn access_log_yaml(&self) -> String {
-        let Some(path) = &self.access_log else { return String::new() };
+        let Some(path) = &self.access_log else {
+            return String::new();
+        };
         // No query string and no cookies: the callback's query carries the authorization code.
-        let format = "[%START_TIME%] \"%REQ(:METHOD)% %REQ_WITHOUT_QUERY(:PATH)% %PROTOCOL%\" \
+        let format = "[%START_TIME%] \"%REQ(:METHOD)% %PATH(NQ)% %PROTOCOL%\" \
                       %RESPONSE_CODE% %RESPONSE_FLAGS% %BYTES_SENT% %DURATION%ms\n";
         format!(
             "          access_log:
@@ -217,8 +219,15 @@ impl EnvoyConfig {
         let env = if self.vm_env.is_empty() {
             String::new()
         } else {
-            let pairs: Vec<String> = self.vm_env.iter().map(|(k, v)| format!("{}: {}", q(k), q(v))).collect();
-            format!("                  environment_variables: {{key_values: {{{}}}}}\n", pairs.join(", "))
+            let pairs: Vec<String> = self
+                .vm_env
+                .iter()
+                .map(|(k, v)| format!("{}: {}", q(k), q(v)))
+                .collect();
+            format!(
+                "                  environment_variables: {{key_values: {{{}}}}}\n",
+                pairs.join(", ")
+            )
         };
         format!(
             "          - name: envoy.filters.http.wasm
@@ -331,7 +340,10 @@ mod tests {
         let wasm = yaml.find("envoy.filters.http.wasm").unwrap();
         let router = yaml.find("envoy.filters.http.router").unwrap();
         assert!(extra < wasm && wasm < router, "{yaml}");
-        assert!(yaml.contains(r#"value: "{\"client_id\":\"c\\\"d\"}""#), "{yaml}");
+        assert!(
+            yaml.contains(r#"value: "{\"client_id\":\"c\\\"d\"}""#),
+            "{yaml}"
+        );
         assert!(yaml.contains("port_value: 4321"));
         assert!(yaml.contains("failure_policy: FAIL_CLOSED"));
     }

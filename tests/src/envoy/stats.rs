@@ -17,7 +17,9 @@ impl Stats {
     pub fn parse_json(body: &str) -> Result<Stats, String> {
         let doc: serde_json::Value =
             serde_json::from_str(body).map_err(|e| format!("stats are not JSON: {e}"))?;
-        let list = doc["stats"].as_array().ok_or("stats JSON has no \"stats\" array")?;
+        let list = doc["stats"]
+            .as_array()
+            .ok_or("stats JSON has no \"stats\" array")?;
         let values = list
             .iter()
             .filter_map(|s| Some((s["name"].as_str()?.to_string(), s["value"].as_u64()?)))
@@ -80,13 +82,21 @@ mod tests {
         assert_eq!(s.counter("wasmcustom.entra_sign_in_total"), 1);
         assert_eq!(s.get("server.version_text"), None);
         let wasm: Vec<_> = s.with_prefix(WASM_PREFIX).collect();
-        assert_eq!(wasm, [("wasmcustom.entra_denied_total", 0), ("wasmcustom.entra_sign_in_total", 1)]);
+        assert_eq!(
+            wasm,
+            [
+                ("wasmcustom.entra_denied_total", 0),
+                ("wasmcustom.entra_sign_in_total", 1)
+            ]
+        );
     }
 
     #[test]
     #[should_panic(expected = "wasmcustom.entra_denied_total")]
     fn missing_counter_panics_naming_what_exists() {
-        Stats::parse_json(SAMPLE).unwrap().counter("wasmcustom.typo");
+        Stats::parse_json(SAMPLE)
+            .unwrap()
+            .counter("wasmcustom.typo");
     }
 
     #[test]

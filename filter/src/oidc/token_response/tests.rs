@@ -60,7 +60,7 @@ fn success_table() {
 #[test]
 fn entra_error_body_is_an_idp_error() {
     let err = match parse_token_response(400, AADSTS70008.as_bytes()) {
-        Err(TokenEndpointError::Idp(err)) => Some(err),
+        Err(TokenEndpointError::Idp(err)) => Some(*err),
         _ => None,
     }
     .unwrap();
@@ -140,76 +140,22 @@ fn aadsts_table() {
 fn failure_table() {
     let html = b"<html><head><title>500 Internal Server Error</title></head></html>".as_slice();
     let big = format!(r#"{{"access_token":"{}"}}"#, "a".repeat(MAX_RESPONSE_BYTES));
+    #[rustfmt::skip]
     let cases: Vec<(&str, u16, &[u8], TokenEndpointError)> = vec![
-        (
-            "HTML 500",
-            500,
-            html,
-            TokenEndpointError::UnexpectedStatus(500),
-        ),
+        ("HTML 500", 500, html, TokenEndpointError::UnexpectedStatus(500)),
         ("HTML 200", 200, html, TokenEndpointError::Malformed),
-        (
-            "JSON 502 without error",
-            502,
-            br#"{"message":"upstream"}"#,
-            TokenEndpointError::UnexpectedStatus(502),
-        ),
-        (
-            "201 with tokens",
-            201,
-            br#"{"access_token":"at"}"#,
-            TokenEndpointError::UnexpectedStatus(201),
-        ),
-        (
-            "no access_token",
-            200,
-            br#"{"id_token":"x"}"#,
-            TokenEndpointError::Malformed,
-        ),
-        (
-            "empty access_token",
-            200,
-            br#"{"access_token":""}"#,
-            TokenEndpointError::Malformed,
-        ),
-        (
-            "access_token not a string",
-            200,
-            br#"{"access_token":1}"#,
-            TokenEndpointError::Malformed,
-        ),
-        (
-            "token_type DPoP",
-            200,
-            br#"{"access_token":"at","token_type":"DPoP"}"#,
-            TokenEndpointError::Malformed,
-        ),
-        (
-            "expires_in negative",
-            200,
-            br#"{"access_token":"at","expires_in":-5}"#,
-            TokenEndpointError::Malformed,
-        ),
-        (
-            "expires_in word",
-            200,
-            br#"{"access_token":"at","expires_in":"soon"}"#,
-            TokenEndpointError::Malformed,
-        ),
-        (
-            "expires_in fractional",
-            200,
-            br#"{"access_token":"at","expires_in":1.5}"#,
-            TokenEndpointError::Malformed,
-        ),
+        ("JSON 502 without error", 502, br#"{"message":"upstream"}"#, TokenEndpointError::UnexpectedStatus(502)),
+        ("201 with tokens", 201, br#"{"access_token":"at"}"#, TokenEndpointError::UnexpectedStatus(201)),
+        ("no access_token", 200, br#"{"id_token":"x"}"#, TokenEndpointError::Malformed),
+        ("empty access_token", 200, br#"{"access_token":""}"#, TokenEndpointError::Malformed),
+        ("access_token not a string", 200, br#"{"access_token":1}"#, TokenEndpointError::Malformed),
+        ("token_type DPoP", 200, br#"{"access_token":"at","token_type":"DPoP"}"#, TokenEndpointError::Malformed),
+        ("expires_in negative", 200, br#"{"access_token":"at","expires_in":-5}"#, TokenEndpointError::Malformed),
+        ("expires_in word", 200, br#"{"access_token":"at","expires_in":"soon"}"#, TokenEndpointError::Malformed),
+        ("expires_in fractional", 200, br#"{"access_token":"at","expires_in":1.5}"#, TokenEndpointError::Malformed),
         ("JSON array", 200, b"[]", TokenEndpointError::Malformed),
         ("empty body", 200, b"", TokenEndpointError::Malformed),
-        (
-            "oversized",
-            200,
-            big.as_bytes(),
-            TokenEndpointError::Malformed,
-        ),
+        ("oversized", 200, big.as_bytes(), TokenEndpointError::Malformed),
     ];
     for (name, status, body, want) in cases {
         assert_eq!(parse_token_response(status, body), Err(want), "{name}");
