@@ -25,8 +25,9 @@ export ENVOY_BIN ?= $(VENV)/bin/envoy
 export DEMO_PORT ?= 8080
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
-# Debian packages the tests need, as "command:package" pairs: install only what is missing.
-APT_NEEDS := chromium:chromium wrk:wrk openssl:openssl
+# Debian packages the tests need, as "command:package[,package…]": install only what is missing.
+# (fonts-liberation is only a Recommends of chromium, which --no-install-recommends skips.)
+APT_NEEDS := chromium:chromium,fonts-liberation wrk:wrk openssl:openssl
 
 .PHONY: tools wasm lint test demo clean rust-target envoy system-packages
 
@@ -45,7 +46,7 @@ $(ENVOY_STAMP):
 
 system-packages:
 	@missing=""; for pair in $(APT_NEEDS); do \
-	  command -v "$${pair%%:*}" >/dev/null || missing="$$missing $${pair#*:}"; \
+	  command -v "$${pair%%:*}" >/dev/null || missing="$$missing $$(tr , ' ' <<<"$${pair#*:}")"; \
 	done; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing:$$missing"; \

@@ -119,7 +119,7 @@ cat <<EOF
   entra-proxy-wasm demo is running
 
     open      http://127.0.0.1:$DEMO_PORT/
-    sign in   alice / alice-password   (emulated Entra ID at http://127.0.0.1:$EMULATOR_PORT)
+    sign in   alice@contoso.example / alice-password  (emulated Entra ID at http://127.0.0.1:$EMULATOR_PORT)
     sign out  http://127.0.0.1:$DEMO_PORT/oauth2/sign_out
     admin     http://127.0.0.1:$ADMIN_PORT/stats?filter=wasmcustom
     logs      $RUN/
@@ -133,5 +133,5 @@ set +e
 wait -n "${PIDS[@]}"
 status=$?
 set -e
-echo "demo: a process exited (status $status); stopping the rest" >&2
+echo "demo: stopping (a process exited with status $status)" >&2
 exit 1

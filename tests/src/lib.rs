@@ -8,3 +8,5 @@ pub mod upstream;
 pub mod wait;
 pub mod scenario;
 pub mod test_idp;
+pub mod client;
+pub mod stack;
