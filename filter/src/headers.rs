@@ -59,7 +59,10 @@ pub fn parse_cookie_header(value: &str) -> impl Iterator<Item = (String, String)
 
 /// First value of a request header (case-insensitive name).
 pub fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
-    headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+    headers
+        .iter()
+        .find(|(n, _)| n.eq_ignore_ascii_case(name))
+        .map(|(_, v)| v.as_str())
 }
 
 /// Renders `Set-Cookie` values with the configured attributes.
@@ -81,7 +84,11 @@ impl<'a> CookieWriter<'a> {
                 host == bare || host.ends_with(&format!(".{bare}"))
             })
             .map(String::as_str);
-        CookieWriter { settings, domain, now }
+        CookieWriter {
+            settings,
+            domain,
+            now,
+        }
     }
 
     /// A cookie that lives `max_age` seconds.
@@ -101,7 +108,10 @@ impl<'a> CookieWriter<'a> {
             out.push_str("; Domain=");
             out.push_str(domain);
         }
-        out.push_str(&format!("; Expires={}; Max-Age={max_age}", http_date(expires)));
+        out.push_str(&format!(
+            "; Expires={}; Max-Age={max_age}",
+            http_date(expires)
+        ));
         if self.settings.httponly {
             out.push_str("; HttpOnly");
         }
@@ -121,13 +131,17 @@ impl<'a> CookieWriter<'a> {
 /// IMF-fixdate (`Sun, 06 Nov 1994 08:49:37 GMT`) for a Unix time.
 pub fn http_date(unix: u64) -> String {
     const DAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
-    const MONTHS: [&str; 12] =
-        ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
     let days = unix / 86_400;
     let secs = unix % 86_400;
     let (year, month, day) = civil_from_days(days);
     let weekday = DAYS.get((days % 7) as usize).copied().unwrap_or("Thu");
-    let month_name = MONTHS.get(month.saturating_sub(1) as usize).copied().unwrap_or("Jan");
+    let month_name = MONTHS
+        .get(month.saturating_sub(1) as usize)
+        .copied()
+        .unwrap_or("Jan");
     format!(
         "{weekday}, {day:02} {month_name} {year} {:02}:{:02}:{:02} GMT",
         secs / 3600,
@@ -156,10 +170,22 @@ mod tests {
 
     #[test]
     fn owned_headers_match_case_and_underscore_variants() {
-        for name in ["X-Forwarded-User", "x_forwarded_user", "X_FORWARDED-EMAIL", "Authorization", "x-auth-request-groups"] {
+        for name in [
+            "X-Forwarded-User",
+            "x_forwarded_user",
+            "X_FORWARDED-EMAIL",
+            "Authorization",
+            "x-auth-request-groups",
+        ] {
             assert!(is_owned_header(name), "{name}");
         }
-        for name in ["x-forwarded-for", "x-forwarded-users", "cookie", "x-forwarded-proto", "authorizatio"] {
+        for name in [
+            "x-forwarded-for",
+            "x-forwarded-users",
+            "cookie",
+            "x-forwarded-proto",
+            "authorizatio",
+        ] {
             assert!(!is_owned_header(name), "{name}");
         }
     }

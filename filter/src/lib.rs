@@ -13,10 +13,13 @@ pub mod oidc;
 pub mod redirect;
 pub mod session;
 
+#[cfg(feature = "host")]
 mod adapter;
 
+#[cfg(feature = "host")]
 pub use adapter::register;
 
+#[cfg(feature = "host")]
 proxy_wasm::main! {{
     register();
 }}

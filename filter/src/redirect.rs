@@ -10,7 +10,9 @@ pub fn validate_redirect(target: &str, whitelist: &[String]) -> Option<String> {
     // can turn "/\evil.com" or "/\t/evil.com" into a scheme-relative URL. Refuse them outright.
     if target.is_empty()
         || target.len() > 4096
-        || target.bytes().any(|b| b.is_ascii_control() || b == b' ' || b == b'\\')
+        || target
+            .bytes()
+            .any(|b| b.is_ascii_control() || b == b' ' || b == b'\\')
         || !target.is_ascii()
     {
         return None;
@@ -75,7 +77,11 @@ mod tests {
 
     #[test]
     fn redirect_targets() {
-        let whitelist = vec![".example.com".to_string(), "app.test:8443".to_string(), "dev.test:*".to_string()];
+        let whitelist = vec![
+            ".example.com".to_string(),
+            "app.test:8443".to_string(),
+            "dev.test:*".to_string(),
+        ];
         let allowed = [
             "/",
             "/dashboard?x=1#frag",
@@ -87,7 +93,11 @@ mod tests {
             "http://dev.test:1234/",
         ];
         for target in allowed {
-            assert_eq!(validate_redirect(target, &whitelist).as_deref(), Some(target), "{target}");
+            assert_eq!(
+                validate_redirect(target, &whitelist).as_deref(),
+                Some(target),
+                "{target}"
+            );
         }
         let refused = [
             "",

@@ -17,12 +17,19 @@ pub struct Reply {
 impl Reply {
     /// First value of a header.
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
     }
 
     /// Every `Set-Cookie` value.
     pub fn set_cookies(&self) -> Vec<&str> {
-        self.headers.iter().filter(|(n, _)| n == "set-cookie").map(|(_, v)| v.as_str()).collect()
+        self.headers
+            .iter()
+            .filter(|(n, _)| n == "set-cookie")
+            .map(|(_, v)| v.as_str())
+            .collect()
     }
 }
 
@@ -41,8 +48,13 @@ impl Client {
 
     /// The `Cookie` header value for the jar, if any.
     pub fn cookie_header(&self) -> Option<String> {
-        (!self.cookies.is_empty())
-            .then(|| self.cookies.iter().map(|(n, v)| format!("{n}={v}")).collect::<Vec<_>>().join("; "))
+        (!self.cookies.is_empty()).then(|| {
+            self.cookies
+                .iter()
+                .map(|(n, v)| format!("{n}={v}"))
+                .collect::<Vec<_>>()
+                .join("; ")
+        })
     }
 
     /// Set or replace one cookie.
@@ -53,12 +65,18 @@ impl Client {
 
     /// Value of a cookie.
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.cookies.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
+        self.cookies
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
     }
 
     /// GET `url` with the jar and `extra` headers; `Set-Cookie` answers update the jar.
     pub fn get_url(&mut self, url: &str, extra: &[(&str, &str)]) -> Reply {
-        let agent = ureq::AgentBuilder::new().timeout(Duration::from_secs(20)).redirects(0).build();
+        let agent = ureq::AgentBuilder::new()
+            .timeout(Duration::from_secs(20))
+            .redirects(0)
+            .build();
         let mut request = agent.get(url);
         if let Some(cookie) = self.cookie_header() {
             request = request.set("cookie", &cookie);
@@ -79,7 +97,11 @@ impl Client {
             }
         }
         let body = response.into_string().unwrap_or_default();
-        let reply = Reply { status, headers, body };
+        let reply = Reply {
+            status,
+            headers,
+            body,
+        };
         for cookie in reply.set_cookies() {
             let pair = cookie.split(';').next().unwrap_or("");
             if let Some((name, value)) = pair.split_once('=') {

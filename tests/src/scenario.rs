@@ -81,30 +81,62 @@ impl Scenario {
     pub fn load_provider(&self, jwks: &str) {
         self.host.tick();
         let discovery = self.only_call();
-        assert_eq!(discovery.path(), format!("/{}/v2.0/.well-known/openid-configuration", test_idp::TENANT));
-        self.host.respond(discovery.token, 200, &[("content-type", "application/json")], test_idp::discovery().as_bytes());
+        assert_eq!(
+            discovery.path(),
+            format!(
+                "/{}/v2.0/.well-known/openid-configuration",
+                test_idp::TENANT
+            )
+        );
+        self.host.respond(
+            discovery.token,
+            200,
+            &[("content-type", "application/json")],
+            test_idp::discovery().as_bytes(),
+        );
         let keys = self.only_call();
-        assert_eq!(keys.path(), format!("/{}/discovery/v2.0/keys", test_idp::TENANT));
-        self.host.respond(keys.token, 200, &[("content-type", "application/json")], jwks.as_bytes());
+        assert_eq!(
+            keys.path(),
+            format!("/{}/discovery/v2.0/keys", test_idp::TENANT)
+        );
+        self.host.respond(
+            keys.token,
+            200,
+            &[("content-type", "application/json")],
+            jwks.as_bytes(),
+        );
         assert!(self.host.pending_calls().is_empty());
     }
 
     /// The single pending callout.
     pub fn only_call(&self) -> HttpCall {
         let mut calls = self.host.pending_calls();
-        assert_eq!(calls.len(), 1, "expected exactly one pending call: {calls:?}");
+        assert_eq!(
+            calls.len(),
+            1,
+            "expected exactly one pending call: {calls:?}"
+        );
         calls.remove(0)
     }
 
     /// Unix seconds on the pinned clock.
     pub fn now(&self) -> u64 {
-        self.host.now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+        self.host
+            .now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0)
     }
 
     /// Send a request with the standard pseudo-headers plus `extra`.
     pub fn request(&self, method: &str, path: &str, extra: &[(&str, &str)]) -> (Stream, Action) {
-        let mut headers: Vec<(&str, &str)> =
-            vec![(":method", method), (":path", path), (":authority", APP_HOST), (":scheme", "https"), ("x-request-id", "req-1")];
+        let mut headers: Vec<(&str, &str)> = vec![
+            (":method", method),
+            (":path", path),
+            (":authority", APP_HOST),
+            (":scheme", "https"),
+            ("x-request-id", "req-1"),
+        ];
         headers.extend_from_slice(extra);
         let stream = self.host.new_stream();
         let action = stream.request_headers(&headers, true);
@@ -127,7 +159,12 @@ impl Scenario {
     /// callback's local response.
     pub fn sign_in(&self, return_path: &str, edit: impl FnOnce(&mut Value)) -> LocalResponse {
         let redirect = self.get_local(return_path, &[]);
-        assert_eq!(redirect.status, 302, "{}", String::from_utf8_lossy(&redirect.body));
+        assert_eq!(
+            redirect.status,
+            302,
+            "{}",
+            String::from_utf8_lossy(&redirect.body)
+        );
         let csrf = set_cookie_pair(&redirect, "_oauth2_proxy_csrf").expect("csrf cookie");
         let location = redirect.header("location").expect("location").to_string();
         let state = query_param(&location, "state").expect("state");
@@ -140,7 +177,12 @@ impl Scenario {
         let mut claims = test_idp::alice_claims(self.now(), &nonce);
         edit(&mut claims);
         let token = test_idp::sign(test_idp::key(0), &claims);
-        self.host.respond(call.token, 200, &[("content-type", "application/json")], test_idp::token_response(&token).as_bytes());
+        self.host.respond(
+            call.token,
+            200,
+            &[("content-type", "application/json")],
+            test_idp::token_response(&token).as_bytes(),
+        );
         stream.local_response().expect("callback reply")
     }
 }
@@ -160,16 +202,25 @@ pub fn draws(seed: u64, sizes: &[usize]) -> Vec<Vec<u8>> {
 
 /// Value of cookie `name` from the reply's `Set-Cookie` headers.
 pub fn set_cookie_pair(response: &LocalResponse, name: &str) -> Option<String> {
-    response.headers.get_all("set-cookie").into_iter().find_map(|c| {
-        let (pair, _) = c.split_once(';').unwrap_or((c, ""));
-        let (n, v) = pair.split_once('=')?;
-        (n == name).then(|| v.to_string())
-    })
+    response
+        .headers
+        .get_all("set-cookie")
+        .into_iter()
+        .find_map(|c| {
+            let (pair, _) = c.split_once(';').unwrap_or((c, ""));
+            let (n, v) = pair.split_once('=')?;
+            (n == name).then(|| v.to_string())
+        })
 }
 
 /// Every `Set-Cookie` value of a reply.
 pub fn set_cookies(response: &LocalResponse) -> Vec<String> {
-    response.headers.get_all("set-cookie").into_iter().map(str::to_string).collect()
+    response
+        .headers
+        .get_all("set-cookie")
+        .into_iter()
+        .map(str::to_string)
+        .collect()
 }
 
 /// A `Cookie` header carrying every non-empty cookie the reply sets.
@@ -185,5 +236,7 @@ pub fn cookie_header_from(response: &LocalResponse) -> String {
 /// Percent-decoded query parameter of a URL.
 pub fn query_param(url: &str, name: &str) -> Option<String> {
     let query = url.split_once('?')?.1;
-    url::form_urlencoded::parse(query.as_bytes()).find(|(k, _)| k == name).map(|(_, v)| v.into_owned())
+    url::form_urlencoded::parse(query.as_bytes())
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.into_owned())
 }

@@ -7,7 +7,9 @@ use base64::Engine;
 use serde_json::{json, Value};
 
 use crate::client::{Client, Reply};
-use crate::emulator::{Emulator, EmulatorConfig, DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_TENANT_ID};
+use crate::emulator::{
+    Emulator, EmulatorConfig, DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_TENANT_ID,
+};
 use crate::envoy::{Envoy, EnvoyConfig};
 use crate::paths::TestLogs;
 use crate::upstream::Upstream;
@@ -18,18 +20,19 @@ pub const COOKIE_SECRET: [u8; 32] = [7u8; 32];
 /// Stat that says the provider metadata and keys are loaded.
 pub const READY_STAT: &str = "wasmcustom.entra_proxy.provider.jwks_fetched";
 
-/// Everything one end-to-end test runs. Fields drop in reverse order: Envoy first, logs last.
+/// Everything one end-to-end test runs. Fields drop in declaration order: Envoy first, so its
+/// logs are complete before the log directory decides whether to keep them.
 pub struct Stack {
-    /// Test log directory (kept when the test fails).
-    pub logs: TestLogs,
+    /// Envoy with the filter.
+    pub envoy: Envoy,
     /// Emulated Entra ID.
     pub entra: Emulator,
     /// The protected app.
     pub upstream: Upstream,
-    /// Envoy with the filter.
-    pub envoy: Envoy,
     /// `http://127.0.0.1:<port>` of Envoy's main listener.
     pub base: String,
+    /// Test log directory (kept when the test fails).
+    pub logs: TestLogs,
 }
 
 /// A plugin configuration for `entra`, with `overrides` merged in (null removes a key).
@@ -71,12 +74,21 @@ impl Stack {
         let envoy = Envoy::start(&config, &logs.subdir("envoy"));
         envoy.wait_for_counter(READY_STAT, 1, Duration::from_secs(30));
         let base = envoy.url("main");
-        Stack { logs, entra, upstream, envoy, base }
+        Stack {
+            logs,
+            entra,
+            upstream,
+            envoy,
+            base,
+        }
     }
 
     /// A stack with default emulator users, scripted (no login form: alice signs in at once).
     pub fn scripted(test: &str, overrides: Value) -> Stack {
-        let emulator = EmulatorConfig { auto_login: Some("alice".into()), ..EmulatorConfig::default() };
+        let emulator = EmulatorConfig {
+            auto_login: Some("alice".into()),
+            ..EmulatorConfig::default()
+        };
         Self::start(test, emulator, overrides, 2)
     }
 
@@ -92,6 +104,9 @@ impl Stack {
 
     /// A wasm counter (`entra_proxy.…`) from Envoy's stats; 0 when not yet defined.
     pub fn counter(&self, name: &str) -> u64 {
-        self.envoy.stats().get(&format!("wasmcustom.{name}")).unwrap_or(0)
+        self.envoy
+            .stats()
+            .get(&format!("wasmcustom.{name}"))
+            .unwrap_or(0)
     }
 }

@@ -47,7 +47,10 @@ pub fn key(n: usize) -> &'static TestKey {
             .map(|seed| {
                 let mut rng = StdRng::seed_from_u64(0x5eed + seed);
                 let private = RsaPrivateKey::new(&mut rng, 2048).expect("RSA key generation");
-                TestKey { private, kid: format!("test-key-{seed}") }
+                TestKey {
+                    private,
+                    kid: format!("test-key-{seed}"),
+                }
             })
             .collect()
     });
@@ -103,7 +106,11 @@ pub fn sign_with_header(key: &TestKey, header: Value, claims: &Value) -> String 
 
 /// Sign `claims` the way Entra does.
 pub fn sign(key: &TestKey, claims: &Value) -> String {
-    sign_with_header(key, json!({"typ": "JWT", "alg": "RS256", "kid": key.kid}), claims)
+    sign_with_header(
+        key,
+        json!({"typ": "JWT", "alg": "RS256", "kid": key.kid}),
+        claims,
+    )
 }
 
 /// Alice's ID token claims at Unix time `now`, bound to `nonce`.

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use entra_proxy_tests::client::Client;
-use entra_proxy_tests::emulator::{alice, Endpoint, EmulatorConfig, Fault, Tamper, ALICE_GROUPS};
+use entra_proxy_tests::emulator::{alice, EmulatorConfig, Endpoint, Fault, Tamper, ALICE_GROUPS};
 use entra_proxy_tests::stack::{Stack, COOKIE_SECRET};
 use serde_json::json;
 
@@ -15,21 +15,37 @@ fn browser_is_redirected_signs_in_and_reaches_the_upstream_with_its_identity() {
     let hops = stack.sign_in(&mut client, "/dashboard?tab=1");
     let statuses: Vec<u16> = hops.iter().map(|r| r.status).collect();
     assert_eq!(statuses, vec![302, 302, 302, 200], "{hops:#?}");
-    assert!(hops[0].header("location").unwrap().starts_with(&format!("{}/", stack.entra.base_url())));
+    assert!(hops[0]
+        .header("location")
+        .unwrap()
+        .starts_with(&format!("{}/", stack.entra.base_url())));
     assert_eq!(hops[2].header("location"), Some("/dashboard?tab=1"));
 
     let requests = stack.upstream.requests();
-    assert_eq!(requests.len(), 1, "only the signed-in request reached the app");
+    assert_eq!(
+        requests.len(),
+        1,
+        "only the signed-in request reached the app"
+    );
     let seen = &requests[0];
     assert_eq!(seen.path, "/dashboard?tab=1");
     let user = alice();
     assert_eq!(seen.header("x-forwarded-user"), Some(user.oid.as_str()));
     assert_eq!(seen.header("x-forwarded-email"), user.email.as_deref());
-    assert_eq!(seen.header("x-forwarded-preferred-username"), Some(user.username.as_str()));
-    assert_eq!(seen.header("x-forwarded-groups"), Some(ALICE_GROUPS.join(",").as_str()));
+    assert_eq!(
+        seen.header("x-forwarded-preferred-username"),
+        Some(user.username.as_str())
+    );
+    assert_eq!(
+        seen.header("x-forwarded-groups"),
+        Some(ALICE_GROUPS.join(",").as_str())
+    );
     // Cookies are not port-scoped, so the emulator's SSO cookie rides along; ours must not.
     let cookie = seen.header("cookie").unwrap_or("");
-    assert!(!cookie.contains("_oauth2_proxy"), "our cookies never reach the app: {cookie}");
+    assert!(
+        !cookie.contains("_oauth2_proxy"),
+        "our cookies never reach the app: {cookie}"
+    );
     assert_eq!(stack.counter("entra_proxy.callback.success"), 1);
 }
 
@@ -44,7 +60,15 @@ fn a_session_is_reused_without_any_callout() {
         assert_eq!(reply.status, 200);
     }
     let after = stack.entra.counts();
-    assert_eq!((after.token, after.authorize, after.jwks, after.discovery), (before.token, before.authorize, before.jwks, before.discovery));
+    assert_eq!(
+        (after.token, after.authorize, after.jwks, after.discovery),
+        (
+            before.token,
+            before.authorize,
+            before.jwks,
+            before.discovery
+        )
+    );
     assert_eq!(stack.upstream.count(), 21);
     assert_eq!(stack.counter("entra_proxy.session.valid"), 21);
 }
@@ -58,7 +82,9 @@ fn tampered_truncated_expired_or_foreign_named_cookies_mean_a_fresh_sign_in() {
 
     // An expired session sealed with the right key: authentic but dead.
     let config = entra_proxy_wasm::config::Config::from_json(
-        entra_proxy_tests::stack::plugin_config(&stack.entra, json!({})).to_string().as_bytes(),
+        entra_proxy_tests::stack::plugin_config(&stack.entra, json!({}))
+            .to_string()
+            .as_bytes(),
     )
     .unwrap();
     assert_eq!(COOKIE_SECRET.len(), 32);
@@ -91,9 +117,19 @@ fn tampered_truncated_expired_or_foreign_named_cookies_mean_a_fresh_sign_in() {
         bad.set("_oauth2_proxy", &value);
         let reply = bad.get_url(&stack.url("/secret"), &[]);
         assert_eq!(reply.status, 302, "{what}");
-        assert!(reply.header("location").unwrap().contains("/oauth2/v2.0/authorize"), "{what}");
+        assert!(
+            reply
+                .header("location")
+                .unwrap()
+                .contains("/oauth2/v2.0/authorize"),
+            "{what}"
+        );
     }
-    assert_eq!(stack.upstream.count(), upstream_before, "none reached the app");
+    assert_eq!(
+        stack.upstream.count(),
+        upstream_before,
+        "none reached the app"
+    );
     assert_eq!(stack.counter("entra_proxy.session.invalid"), 3);
     assert_eq!(stack.counter("entra_proxy.session.expired"), 1);
 }
@@ -101,18 +137,50 @@ fn tampered_truncated_expired_or_foreign_named_cookies_mean_a_fresh_sign_in() {
 #[test]
 fn a_session_over_4_kb_is_split_into_chunks_and_works() {
     let mut user = alice();
-    user.groups = (0..150).map(|i| format!("{:08x}-{:04x}-4{:03x}-8{:03x}-{:012x}", i * 2654435761u64 % 0xffff_ffff, i * 7 % 0xffff, i * 13 % 0xfff, i * 17 % 0xfff, i * 0x9e37_79b9u64 % 0xffff_ffff_ffff)).collect();
-    let emulator = EmulatorConfig { auto_login: Some("alice".into()), users: vec![user.clone()], ..EmulatorConfig::default() };
-    let stack = Stack::start("e2e_chunks", emulator, json!({"pass_authorization_header": true}), 2);
+    user.groups = (0..150)
+        .map(|i| {
+            format!(
+                "{:08x}-{:04x}-4{:03x}-8{:03x}-{:012x}",
+                i * 2654435761u64 % 0xffff_ffff,
+                i * 7 % 0xffff,
+                i * 13 % 0xfff,
+                i * 17 % 0xfff,
+                i * 0x9e37_79b9u64 % 0xffff_ffff_ffff
+            )
+        })
+        .collect();
+    let emulator = EmulatorConfig {
+        auto_login: Some("alice".into()),
+        users: vec![user.clone()],
+        ..EmulatorConfig::default()
+    };
+    let stack = Stack::start(
+        "e2e_chunks",
+        emulator,
+        json!({"pass_authorization_header": true}),
+        2,
+    );
     let mut client = Client::new();
     let hops = stack.sign_in(&mut client, "/");
     assert_eq!(hops.last().unwrap().status, 200);
     let names: Vec<&str> = client.cookies.iter().map(|(n, _)| n.as_str()).collect();
-    assert!(names.contains(&"_oauth2_proxy_0") && names.contains(&"_oauth2_proxy_1"), "{names:?}");
+    assert!(
+        names.contains(&"_oauth2_proxy_0") && names.contains(&"_oauth2_proxy_1"),
+        "{names:?}"
+    );
     assert!(hops[2].set_cookies().iter().all(|c| c.len() < 4096));
     let seen = stack.upstream.last().unwrap();
-    assert_eq!(seen.header("x-forwarded-groups").unwrap().split(',').count(), 150);
-    assert!(seen.header("authorization").unwrap().starts_with("Bearer ey"));
+    assert_eq!(
+        seen.header("x-forwarded-groups")
+            .unwrap()
+            .split(',')
+            .count(),
+        150
+    );
+    assert!(seen
+        .header("authorization")
+        .unwrap()
+        .starts_with("Bearer ey"));
 }
 
 #[test]
@@ -138,20 +206,34 @@ fn bad_or_replayed_state_is_403() {
     replay.set("_oauth2_proxy_csrf", &csrf);
     let reply = replay.get_url(&callback, &[]);
     assert_eq!(reply.status, 403, "{}", reply.body);
-    stack.envoy.wait_for_log("AADSTS54005", Duration::from_secs(10));
+    stack
+        .envoy
+        .wait_for_log("AADSTS54005", Duration::from_secs(10));
     assert_eq!(stack.upstream.count(), 0);
 }
 
 #[test]
 fn id_tokens_with_a_wrong_issuer_audience_nonce_signature_or_algorithm_are_rejected() {
     let stack = Stack::scripted("e2e_bad_tokens", json!({}));
-    for tamper in [Tamper::WrongIssuer, Tamper::WrongAudience, Tamper::WrongNonce, Tamper::BadSignature, Tamper::AlgNone, Tamper::Hs256WithPublicKey, Tamper::SignedByOtherKey, Tamper::Expired] {
+    for tamper in [
+        Tamper::WrongIssuer,
+        Tamper::WrongAudience,
+        Tamper::WrongNonce,
+        Tamper::BadSignature,
+        Tamper::AlgNone,
+        Tamper::Hs256WithPublicKey,
+        Tamper::SignedByOtherKey,
+        Tamper::Expired,
+    ] {
         stack.entra.set_tamper(Some(tamper));
         let mut client = Client::new();
         let hops = stack.sign_in(&mut client, "/");
         let last = hops.last().unwrap();
         assert_eq!(last.status, 403, "{tamper:?}: {}", last.body);
-        assert!(client.get("_oauth2_proxy").is_none(), "{tamper:?}: no session");
+        assert!(
+            client.get("_oauth2_proxy").is_none(),
+            "{tamper:?}: no session"
+        );
     }
     assert_eq!(stack.counter("entra_proxy.callback.id_token_invalid"), 8);
     assert_eq!(stack.upstream.count(), 0);
@@ -172,17 +254,28 @@ fn identity_provider_down_or_slow_gives_5xx_and_the_upstream_is_never_hit() {
         let mut client = Client::new();
         let hops = stack.sign_in(&mut client, "/");
         let last = hops.last().unwrap();
-        assert!(matches!(last.status, 502 | 503), "{fault:?}: {} {}", last.status, last.body);
+        assert!(
+            matches!(last.status, 502 | 503),
+            "{fault:?}: {} {}",
+            last.status,
+            last.body
+        );
         assert!(last.body.contains("Request ID:"), "{fault:?}");
     }
     stack.entra.clear_faults();
     assert_eq!(stack.upstream.count(), 0);
-    assert_eq!(stack.counter("entra_proxy.callback.token_endpoint_failure"), 5);
+    assert_eq!(
+        stack.counter("entra_proxy.callback.token_endpoint_failure"),
+        5
+    );
 }
 
 #[test]
 fn discovery_down_at_start_answers_503_then_recovers_without_restart() {
-    let emulator = EmulatorConfig { auto_login: Some("alice".into()), ..EmulatorConfig::default() };
+    let emulator = EmulatorConfig {
+        auto_login: Some("alice".into()),
+        ..EmulatorConfig::default()
+    };
     let logs = entra_proxy_tests::paths::TestLogs::new("e2e_discovery_down");
     let entra = entra_proxy_tests::emulator::Emulator::start(emulator);
     entra.set_fault(Endpoint::Discovery, Fault::Status(500));
@@ -192,13 +285,21 @@ fn discovery_down_at_start_answers_503_then_recovers_without_restart() {
         .cluster("entra", entra.port())
         .concurrency(2);
     let envoy = entra_proxy_tests::envoy::Envoy::start(&config, &logs.subdir("envoy"));
-    envoy.wait_for_counter("wasmcustom.entra_proxy.provider.discovery_failed", 1, Duration::from_secs(30));
+    envoy.wait_for_counter(
+        "wasmcustom.entra_proxy.provider.discovery_failed",
+        1,
+        Duration::from_secs(30),
+    );
     let mut client = Client::new();
     let reply = client.get_url(&format!("{}/", envoy.url("main")), &[]);
     assert_eq!(reply.status, 503);
     assert_eq!(reply.header("retry-after"), Some("5"));
     entra.clear_faults();
-    envoy.wait_for_counter("wasmcustom.entra_proxy.provider.jwks_fetched", 1, Duration::from_secs(30));
+    envoy.wait_for_counter(
+        "wasmcustom.entra_proxy.provider.jwks_fetched",
+        1,
+        Duration::from_secs(30),
+    );
     let reply = client.get_url(&format!("{}/", envoy.url("main")), &[]);
     assert_eq!(reply.status, 302);
     assert_eq!(upstream.count(), 0);
@@ -222,8 +323,14 @@ fn spoofed_identity_headers_are_stripped() {
     );
     assert_eq!(reply.status, 200);
     let seen = stack.upstream.last().unwrap();
-    assert_eq!(seen.header_all("x-forwarded-user"), vec![alice().oid.as_str()]);
-    assert_eq!(seen.header_all("x-auth-request-user"), vec![alice().oid.as_str()]);
+    assert_eq!(
+        seen.header_all("x-forwarded-user"),
+        vec![alice().oid.as_str()]
+    );
+    assert_eq!(
+        seen.header_all("x-auth-request-user"),
+        vec![alice().oid.as_str()]
+    );
     assert!(seen.header("authorization").is_none());
     assert!(seen.header("x-forwarded-access-token").is_none());
     assert_ne!(seen.header("x-auth-request-groups"), Some("admins"));

@@ -60,14 +60,21 @@ pub fn call_response(num_headers: usize, body_size: usize) -> crate::flow::CallR
     if num_headers == 0 {
         return crate::flow::CallResponse::default();
     }
-    let status = hostcalls::get_map_value(proxy_wasm::types::MapType::HttpCallResponseHeaders, ":status")
-        .ok()
-        .flatten()
-        .and_then(|s| s.parse::<u16>().ok())
-        .unwrap_or(0);
-    let body = hostcalls::get_buffer(proxy_wasm::types::BufferType::HttpCallResponseBody, 0, body_size)
-        .ok()
-        .flatten()
-        .unwrap_or_default();
+    let status = hostcalls::get_map_value(
+        proxy_wasm::types::MapType::HttpCallResponseHeaders,
+        ":status",
+    )
+    .ok()
+    .flatten()
+    .and_then(|s| s.parse::<u16>().ok())
+    .unwrap_or(0);
+    let body = hostcalls::get_buffer(
+        proxy_wasm::types::BufferType::HttpCallResponseBody,
+        0,
+        body_size,
+    )
+    .ok()
+    .flatten()
+    .unwrap_or_default();
     crate::flow::CallResponse { status, body }
 }

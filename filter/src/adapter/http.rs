@@ -22,11 +22,23 @@ pub struct Http {
 impl Http {
     /// A context for one request.
     pub fn new(shared: Rc<Shared>) -> Self {
-        Http { shared, request: Request::default(), waiting: None }
+        Http {
+            shared,
+            request: Request::default(),
+            waiting: None,
+        }
     }
 
-    fn context<'a>(&self, provider: Option<&'a flow::ProviderState>, shared: &'a Shared) -> flow::Context<'a> {
-        flow::Context { config: &shared.config, provider, now: now() }
+    fn context<'a>(
+        &self,
+        provider: Option<&'a flow::ProviderState>,
+        shared: &'a Shared,
+    ) -> flow::Context<'a> {
+        flow::Context {
+            config: &shared.config,
+            provider,
+            now: now(),
+        }
     }
 
     /// Carry out an outcome. Returns whether the request continues to the upstream now.
@@ -41,12 +53,17 @@ impl Http {
                     let _ = hostcalls::remove_map_value(MapType::HttpRequestHeaders, name);
                 }
                 for (name, value) in &set {
-                    let _ = hostcalls::set_map_value(MapType::HttpRequestHeaders, name, Some(value));
+                    let _ =
+                        hostcalls::set_map_value(MapType::HttpRequestHeaders, name, Some(value));
                 }
                 HostAction::Continue
             }
             Action::Respond(response) => {
-                let headers: Vec<(&str, &str)> = response.headers.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+                let headers: Vec<(&str, &str)> = response
+                    .headers
+                    .iter()
+                    .map(|(k, v)| (k.as_str(), v.as_str()))
+                    .collect();
                 let body = (!response.body.is_empty()).then_some(response.body.as_bytes());
                 let _ = hostcalls::send_http_response(u32::from(response.status), headers, body);
                 HostAction::Pause
@@ -70,8 +87,16 @@ impl Http {
 }
 
 impl Context for Http {
-    fn on_http_call_response(&mut self, token: u32, num_headers: usize, body_size: usize, _trailers: usize) {
-        let Some((expected, pending)) = self.waiting.take() else { return };
+    fn on_http_call_response(
+        &mut self,
+        token: u32,
+        num_headers: usize,
+        body_size: usize,
+        _trailers: usize,
+    ) {
+        let Some((expected, pending)) = self.waiting.take() else {
+            return;
+        };
         if expected != token {
             self.waiting = Some((expected, pending));
             return;
@@ -80,7 +105,8 @@ impl Context for Http {
         let shared = self.shared.clone();
         let provider = shared.provider(false);
         let ctx = self.context(provider.as_deref(), &shared);
-        let outcome = flow::on_call_response(&ctx, &self.request, pending, response, &mut HostEntropy);
+        let outcome =
+            flow::on_call_response(&ctx, &self.request, pending, response, &mut HostEntropy);
         if let HostAction::Continue = self.execute(outcome) {
             let _ = hostcalls::resume_http_request();
         }
@@ -92,7 +118,10 @@ impl HttpContext for Http {
         // Bytes, not strings: the SDK's string accessor panics (killing the VM) on a header
         // value that is not UTF-8, and any client can send one.
         let headers = match hostcalls::get_map_bytes(MapType::HttpRequestHeaders) {
-            Ok(pairs) => pairs.into_iter().map(|(k, v)| (k, String::from_utf8_lossy(&v).into_owned())).collect(),
+            Ok(pairs) => pairs
+                .into_iter()
+                .map(|(k, v)| (k, String::from_utf8_lossy(&v).into_owned()))
+                .collect(),
             Err(_) => {
                 let outcome = flow::bad_request(&self.request);
                 return self.execute(outcome);

@@ -9,7 +9,9 @@ use proxy_wasm::traits::{Context, HttpContext, RootContext};
 use proxy_wasm::types::ContextType;
 
 use crate::config::Config;
-use crate::flow::provider::{self, lease_is_free, lease_value, ProviderRecord, ProviderState, LEASE_SECS, RETRY_SECS};
+use crate::flow::provider::{
+    self, lease_is_free, lease_value, ProviderRecord, ProviderState, LEASE_SECS, RETRY_SECS,
+};
 use crate::flow::LogLevel;
 use crate::metrics::Metric;
 use crate::oidc::discovery::{check_issuer, parse_discovery, ProviderMetadata};
@@ -24,8 +26,15 @@ const TICK: Duration = Duration::from_secs(1);
 
 /// Which fetch the root context is waiting for.
 enum Fetch {
-    Discovery { token: u32, started: u64 },
-    Jwks { token: u32, started: u64, metadata: ProviderMetadata },
+    Discovery {
+        token: u32,
+        started: u64,
+    },
+    Jwks {
+        token: u32,
+        started: u64,
+        metadata: ProviderMetadata,
+    },
 }
 
 /// One per VM (per Envoy worker).
@@ -36,15 +45,29 @@ pub struct Root {
 }
 
 impl Context for Root {
-    fn on_http_call_response(&mut self, token: u32, num_headers: usize, body_size: usize, _trailers: usize) {
-        let Some(shared) = self.shared.clone() else { return };
+    fn on_http_call_response(
+        &mut self,
+        token: u32,
+        num_headers: usize,
+        body_size: usize,
+        _trailers: usize,
+    ) {
+        let Some(shared) = self.shared.clone() else {
+            return;
+        };
         let response = call_response(num_headers, body_size);
         let now = now();
         match self.fetch.take() {
-            Some(Fetch::Discovery { token: expected, .. }) if expected == token => {
+            Some(Fetch::Discovery {
+                token: expected, ..
+            }) if expected == token => {
                 self.on_discovery(&shared, response, now);
             }
-            Some(Fetch::Jwks { token: expected, metadata, .. }) if expected == token => {
+            Some(Fetch::Jwks {
+                token: expected,
+                metadata,
+                ..
+            }) if expected == token => {
                 self.on_jwks(&shared, metadata, response, now);
             }
             other => self.fetch = other,
@@ -77,7 +100,9 @@ impl RootContext for Root {
     }
 
     fn on_tick(&mut self) {
-        let Some(shared) = self.shared.clone() else { return };
+        let Some(shared) = self.shared.clone() else {
+            return;
+        };
         let now = now();
         let current = shared.provider(true);
         if let Some(fetch) = &self.fetch {
@@ -97,11 +122,24 @@ impl RootContext for Root {
             return;
         }
         let url = provider::discovery_url(&shared.config);
-        match provider::get(&shared.config, &url).map_err(|a| format!("no cluster for {a:?}")).and_then(|call| {
-            dispatch(&call).map_err(|s| format!("dispatch to cluster {:?} failed: {s:?}", call.cluster))
-        }) {
-            Ok(token) => self.fetch = Some(Fetch::Discovery { token, started: now }),
-            Err(why) => self.failed(&shared, Metric::DiscoveryFailed, &format!("discovery {url}: {why}"), now),
+        match provider::get(&shared.config, &url)
+            .map_err(|a| format!("no cluster for {a:?}"))
+            .and_then(|call| {
+                dispatch(&call)
+                    .map_err(|s| format!("dispatch to cluster {:?} failed: {s:?}", call.cluster))
+            }) {
+            Ok(token) => {
+                self.fetch = Some(Fetch::Discovery {
+                    token,
+                    started: now,
+                })
+            }
+            Err(why) => self.failed(
+                &shared,
+                Metric::DiscoveryFailed,
+                &format!("discovery {url}: {why}"),
+                now,
+            ),
         }
     }
 
@@ -124,7 +162,8 @@ impl Root {
         if !lease_is_free(value.as_deref(), now) {
             return false;
         }
-        hostcalls::set_shared_data(&shared.lease_key, Some(&lease_value(now + LEASE_SECS)), cas).is_ok()
+        hostcalls::set_shared_data(&shared.lease_key, Some(&lease_value(now + LEASE_SECS)), cas)
+            .is_ok()
     }
 
     fn on_discovery(&mut self, shared: &Shared, response: crate::flow::CallResponse, now: u64) {
@@ -132,24 +171,55 @@ impl Root {
         let metadata = match response.status {
             200 => parse_discovery(&response.body)
                 .map_err(|e| e.to_string())
-                .and_then(|m| check_issuer(&m, &config.issuer_url, config.skip_issuer_verification).map(|()| m).map_err(|e| e.to_string())),
+                .and_then(|m| {
+                    check_issuer(&m, &config.issuer_url, config.skip_issuer_verification)
+                        .map(|()| m)
+                        .map_err(|e| e.to_string())
+                }),
             0 => Err("no response (timeout or connection failure)".to_string()),
             status => Err(format!("status {status}")),
         };
         let metadata = match metadata {
             Ok(metadata) => metadata,
-            Err(why) => return self.failed(shared, Metric::DiscoveryFailed, &format!("discovery failed: {why}"), now),
+            Err(why) => {
+                return self.failed(
+                    shared,
+                    Metric::DiscoveryFailed,
+                    &format!("discovery failed: {why}"),
+                    now,
+                )
+            }
         };
         shared.count(Metric::DiscoveryFetched);
-        match provider::get(config, &metadata.jwks_uri).map_err(|a| format!("no cluster for {a:?}")).and_then(|call| {
-            dispatch(&call).map_err(|s| format!("dispatch to cluster {:?} failed: {s:?}", call.cluster))
-        }) {
-            Ok(token) => self.fetch = Some(Fetch::Jwks { token, started: now, metadata }),
-            Err(why) => self.failed(shared, Metric::JwksFailed, &format!("JWKS {}: {why}", metadata.jwks_uri), now),
+        match provider::get(config, &metadata.jwks_uri)
+            .map_err(|a| format!("no cluster for {a:?}"))
+            .and_then(|call| {
+                dispatch(&call)
+                    .map_err(|s| format!("dispatch to cluster {:?} failed: {s:?}", call.cluster))
+            }) {
+            Ok(token) => {
+                self.fetch = Some(Fetch::Jwks {
+                    token,
+                    started: now,
+                    metadata,
+                })
+            }
+            Err(why) => self.failed(
+                shared,
+                Metric::JwksFailed,
+                &format!("JWKS {}: {why}", metadata.jwks_uri),
+                now,
+            ),
         }
     }
 
-    fn on_jwks(&mut self, shared: &Shared, metadata: ProviderMetadata, response: crate::flow::CallResponse, now: u64) {
+    fn on_jwks(
+        &mut self,
+        shared: &Shared,
+        metadata: ProviderMetadata,
+        response: crate::flow::CallResponse,
+        now: u64,
+    ) {
         let keys = match response.status {
             200 => parse_jwks(&response.body).map_err(|e| e.to_string()),
             0 => Err("no response (timeout or connection failure)".to_string()),
@@ -157,13 +227,27 @@ impl Root {
         };
         let keys = match keys {
             Ok(keys) => keys,
-            Err(why) => return self.failed(shared, Metric::JwksFailed, &format!("JWKS fetch failed: {why}"), now),
+            Err(why) => {
+                return self.failed(
+                    shared,
+                    Metric::JwksFailed,
+                    &format!("JWKS fetch failed: {why}"),
+                    now,
+                )
+            }
         };
         let count = keys.len();
-        let record = ProviderRecord { metadata, jwks: String::from_utf8_lossy(&response.body).into_owned(), fetched_at: now };
+        let record = ProviderRecord {
+            metadata,
+            jwks: String::from_utf8_lossy(&response.body).into_owned(),
+            fetched_at: now,
+        };
         shared.publish(ProviderState { record, keys });
         shared.count(Metric::JwksFetched);
-        log(LogLevel::Info, &format!("provider metadata and {count} signing keys loaded"));
+        log(
+            LogLevel::Info,
+            &format!("provider metadata and {count} signing keys loaded"),
+        );
         // Release the lease so nobody waits for it to run out.
         let _ = hostcalls::set_shared_data(&shared.lease_key, Some(&lease_value(now)), None);
     }
@@ -173,6 +257,10 @@ impl Root {
         shared.count(metric);
         log(LogLevel::Warn, why);
         self.fetch = None;
-        let _ = hostcalls::set_shared_data(&shared.lease_key, Some(&lease_value(now + RETRY_SECS)), None);
+        let _ = hostcalls::set_shared_data(
+            &shared.lease_key,
+            Some(&lease_value(now + RETRY_SECS)),
+            None,
+        );
     }
 }

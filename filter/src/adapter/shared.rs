@@ -53,7 +53,10 @@ impl Shared {
                 Some(state)
             }
             Err(e) => {
-                super::execute::log(crate::flow::LogLevel::Error, &format!("ignoring provider record: {e}"));
+                super::execute::log(
+                    crate::flow::LogLevel::Error,
+                    &format!("ignoring provider record: {e}"),
+                );
                 cached.map(|(_, state)| state)
             }
         }
@@ -65,11 +68,17 @@ impl Shared {
         let state = Rc::new(state);
         match hostcalls::set_shared_data(&self.provider_key, Some(&bytes), None) {
             Ok(()) => {
-                let cas = hostcalls::get_shared_data(&self.provider_key).ok().and_then(|(_, cas)| cas).unwrap_or(0);
+                let cas = hostcalls::get_shared_data(&self.provider_key)
+                    .ok()
+                    .and_then(|(_, cas)| cas)
+                    .unwrap_or(0);
                 *self.provider.borrow_mut() = Some((cas, state));
             }
             Err(status) => {
-                super::execute::log(crate::flow::LogLevel::Error, &format!("could not publish provider record: {status:?}"));
+                super::execute::log(
+                    crate::flow::LogLevel::Error,
+                    &format!("could not publish provider record: {status:?}"),
+                );
                 *self.provider.borrow_mut() = Some((0, state));
             }
         }
@@ -80,7 +89,10 @@ impl Shared {
 pub fn define_metrics() -> Vec<u32> {
     Metric::ALL
         .iter()
-        .map(|m| hostcalls::define_metric(proxy_wasm::types::MetricType::Counter, m.name()).unwrap_or(u32::MAX))
+        .map(|m| {
+            hostcalls::define_metric(proxy_wasm::types::MetricType::Counter, m.name())
+                .unwrap_or(u32::MAX)
+        })
         .collect()
 }
 

@@ -152,7 +152,9 @@ impl Config {
         })?;
         match value {
             Value::Object(object) => Self::from_object(&object),
-            _ => Err(ConfigError { problems: vec!["configuration must be a JSON object".into()] }),
+            _ => Err(ConfigError {
+                problems: vec!["configuration must be a JSON object".into()],
+            }),
         }
     }
 
@@ -163,11 +165,17 @@ impl Config {
             "entra-id" => Provider::EntraId,
             "oidc" => Provider::Oidc,
             other => {
-                r.problem("provider", format!("{other:?} is not supported (use \"entra-id\" or \"oidc\")"));
+                r.problem(
+                    "provider",
+                    format!("{other:?} is not supported (use \"entra-id\" or \"oidc\")"),
+                );
                 Provider::EntraId
             }
         };
-        let issuer_url = r.required_string("oidc_issuer_url").trim_end_matches('/').to_string();
+        let issuer_url = r
+            .required_string("oidc_issuer_url")
+            .trim_end_matches('/')
+            .to_string();
         let client_id = r.required_string("client_id");
         let client_secret = r.required_string("client_secret");
         let scope = r.string("scope", "openid email profile");
@@ -176,35 +184,58 @@ impl Config {
         }
         let redirect_url = r.opt_string("redirect_url").filter(|u| !u.is_empty());
         if let Some(url) = &redirect_url {
-            if url::Url::parse(url).map(|u| !matches!(u.scheme(), "http" | "https")).unwrap_or(true) {
-                r.problem("redirect_url", format!("{url:?} must be an absolute http(s) URL"));
+            if url::Url::parse(url)
+                .map(|u| !matches!(u.scheme(), "http" | "https"))
+                .unwrap_or(true)
+            {
+                r.problem(
+                    "redirect_url",
+                    format!("{url:?} must be an absolute http(s) URL"),
+                );
             }
         }
         let cipher = read_cookie_secret(&mut r);
         let cookie = read_cookie_settings(&mut r);
         let email_domains = read_email_domains(&mut r);
-        let whitelist_domains = r.list("whitelist_domains").iter().map(|d| d.to_ascii_lowercase()).collect();
+        let whitelist_domains = r
+            .list("whitelist_domains")
+            .iter()
+            .map(|d| d.to_ascii_lowercase())
+            .collect();
         let headers = HeaderSettings {
             pass_user_headers: r.bool("pass_user_headers", true),
             pass_authorization_header: r.bool("pass_authorization_header", false),
             pass_access_token: r.bool("pass_access_token", false),
             set_xauthrequest: r.bool("set_xauthrequest", false),
         };
-        let proxy_prefix = r.string("proxy_prefix", "/oauth2").trim_end_matches('/').to_string();
+        let proxy_prefix = r
+            .string("proxy_prefix", "/oauth2")
+            .trim_end_matches('/')
+            .to_string();
         if !proxy_prefix.starts_with('/') || proxy_prefix.len() < 2 {
-            r.problem("proxy_prefix", format!("{proxy_prefix:?} must be a path like \"/oauth2\""));
+            r.problem(
+                "proxy_prefix",
+                format!("{proxy_prefix:?} must be a path like \"/oauth2\""),
+            );
         }
         let pkce = match r.string("code_challenge_method", "S256").as_str() {
             "S256" => true,
             "" => false,
             other => {
-                r.problem("code_challenge_method", format!("{other:?} is not supported (use \"S256\", or \"\" to turn PKCE off)"));
+                r.problem(
+                    "code_challenge_method",
+                    format!("{other:?} is not supported (use \"S256\", or \"\" to turn PKCE off)"),
+                );
                 true
             }
         };
         let email_claim = r.string("oidc_email_claim", "email");
         let groups_claim = r.string("oidc_groups_claim", "groups");
-        let default_user_claim = if provider == Provider::EntraId { "oid" } else { "sub" };
+        let default_user_claim = if provider == Provider::EntraId {
+            "oid"
+        } else {
+            "sub"
+        };
         let user_id_claim = r.string("user_id_claim", default_user_claim);
         let skip_nonce = r.bool("insecure_oidc_skip_nonce", false);
         let skip_issuer_verification = r.bool("insecure_oidc_skip_issuer_verification", false);
@@ -219,7 +250,9 @@ impl Config {
         let issuer_rule = issuer_rule(&mut r, provider, &issuer_url, skip_issuer_verification);
         reject_unknown(&mut r);
         if !r.problems.is_empty() {
-            return Err(ConfigError { problems: r.problems });
+            return Err(ConfigError {
+                problems: r.problems,
+            });
         }
         Ok(Config {
             provider,
@@ -266,7 +299,10 @@ fn read_cookie_secret(r: &mut Reader) -> CookieCipher {
     let mut secrets = Vec::new();
     let configured = r.list("cookie_secret");
     if configured.is_empty() {
-        r.problem("cookie_secret", "is required (32 random bytes, base64: `openssl rand -base64 32`)");
+        r.problem(
+            "cookie_secret",
+            "is required (32 random bytes, base64: `openssl rand -base64 32`)",
+        );
     }
     for (index, secret) in configured.iter().enumerate() {
         match decode_secret(secret) {
@@ -303,24 +339,43 @@ fn decode_secret(secret: &str) -> Option<Vec<u8>> {
 fn read_cookie_settings(r: &mut Reader) -> CookieSettings {
     let name = r.string("cookie_name", "_oauth2_proxy");
     let valid_name = !name.is_empty()
-        && name.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'));
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'));
     if !valid_name {
-        r.problem("cookie_name", format!("{name:?} must be letters, digits, '_', '-' or '.'"));
+        r.problem(
+            "cookie_name",
+            format!("{name:?} must be letters, digits, '_', '-' or '.'"),
+        );
     }
-    let domains = r.list("cookie_domains").iter().map(|d| d.to_ascii_lowercase()).collect();
+    let domains = r
+        .list("cookie_domains")
+        .iter()
+        .map(|d| d.to_ascii_lowercase())
+        .collect();
     let path = r.string("cookie_path", "/");
     if !path.starts_with('/') || path.bytes().any(|b| b == b';' || b.is_ascii_control()) {
-        r.problem("cookie_path", format!("{path:?} must be a path starting with '/'"));
+        r.problem(
+            "cookie_path",
+            format!("{path:?} must be a path starting with '/'"),
+        );
     }
     let secure = r.bool("cookie_secure", true);
     let httponly = r.bool("cookie_httponly", true);
-    let samesite = match r.string("cookie_samesite", "").to_ascii_lowercase().as_str() {
+    let samesite = match r
+        .string("cookie_samesite", "")
+        .to_ascii_lowercase()
+        .as_str()
+    {
         "" => None,
         "lax" => Some(SameSite::Lax),
         "strict" => Some(SameSite::Strict),
         "none" => Some(SameSite::None),
         other => {
-            r.problem("cookie_samesite", format!("{other:?} must be \"lax\", \"strict\", \"none\" or \"\""));
+            r.problem(
+                "cookie_samesite",
+                format!("{other:?} must be \"lax\", \"strict\", \"none\" or \"\""),
+            );
             None
         }
     };
@@ -329,13 +384,25 @@ fn read_cookie_settings(r: &mut Reader) -> CookieSettings {
         r.problem("cookie_expire", "must be at least 1s");
     }
     if r.duration_ms("cookie_refresh", "0") != 0 {
-        r.problem("cookie_refresh", "session refresh is not implemented yet; remove it or set \"0\"");
+        r.problem(
+            "cookie_refresh",
+            "session refresh is not implemented yet; remove it or set \"0\"",
+        );
     }
     let csrf_expire_secs = r.duration_ms("cookie_csrf_expire", "15m") / 1000;
     if csrf_expire_secs == 0 {
         r.problem("cookie_csrf_expire", "must be at least 1s");
     }
-    CookieSettings { name, domains, path, secure, httponly, samesite, expire_secs, csrf_expire_secs }
+    CookieSettings {
+        name,
+        domains,
+        path,
+        secure,
+        httponly,
+        samesite,
+        expire_secs,
+        csrf_expire_secs,
+    }
 }
 
 fn read_email_domains(r: &mut Reader) -> EmailDomains {
@@ -349,7 +416,12 @@ fn read_email_domains(r: &mut Reader) -> EmailDomains {
     if domains.iter().any(|d| d == "*") {
         return EmailDomains::Any;
     }
-    EmailDomains::List(domains.iter().map(|d| d.trim().to_ascii_lowercase()).collect())
+    EmailDomains::List(
+        domains
+            .iter()
+            .map(|d| d.trim().to_ascii_lowercase())
+            .collect(),
+    )
 }
 
 fn read_regexes(r: &mut Reader, key: &'static str) -> Vec<Regex> {
@@ -357,7 +429,10 @@ fn read_regexes(r: &mut Reader, key: &'static str) -> Vec<Regex> {
     for pattern in r.list(key) {
         match Regex::new(&pattern) {
             Ok(re) => out.push(re),
-            Err(e) => r.problem(key, format!("{pattern:?} is not a valid regular expression: {e}")),
+            Err(e) => r.problem(
+                key,
+                format!("{pattern:?} is not a valid regular expression: {e}"),
+            ),
         }
     }
     out
@@ -366,14 +441,20 @@ fn read_regexes(r: &mut Reader, key: &'static str) -> Vec<Regex> {
 fn read_clusters(r: &mut Reader, issuer_url: &str) -> Vec<(String, String)> {
     let clusters = r.string_map("clusters");
     if let Some(authority) = authority_of(issuer_url) {
-        if !clusters.iter().any(|(a, _)| a.eq_ignore_ascii_case(&authority)) {
+        if !clusters
+            .iter()
+            .any(|(a, _)| a.eq_ignore_ascii_case(&authority))
+        {
             r.problem(
                 "clusters",
                 format!("no Envoy cluster for {authority:?}, the oidc_issuer_url host; add {{\"{authority}\": \"<cluster name>\"}}"),
             );
         }
     } else if !issuer_url.is_empty() {
-        r.problem("oidc_issuer_url", format!("{issuer_url:?} must be an absolute http(s) URL"));
+        r.problem(
+            "oidc_issuer_url",
+            format!("{issuer_url:?} must be an absolute http(s) URL"),
+        );
     }
     clusters
 }
@@ -405,13 +486,19 @@ fn issuer_rule(r: &mut Reader, provider: Provider, issuer_url: &str, skip: bool)
         .ok()
         .map(|u| u.origin().ascii_serialization())
         .unwrap_or_default();
-    IssuerRule::EntraTenant { authority, allowed_tenants: None }
+    IssuerRule::EntraTenant {
+        authority,
+        allowed_tenants: None,
+    }
 }
 
 fn reject_unknown(r: &mut Reader) {
     for key in r.unread_keys() {
         if options::NOT_YET_IMPLEMENTED.contains(&key) {
-            r.problem(key, "this oauth2-proxy option is not implemented yet; remove it");
+            r.problem(
+                key,
+                "this oauth2-proxy option is not implemented yet; remove it",
+            );
         } else if let Some((_, why)) = options::NOT_APPLICABLE.iter().find(|(k, _)| *k == key) {
             r.problem(key, format!("not used inside Envoy: {why}"));
         } else {

@@ -41,16 +41,40 @@ pub const NOT_APPLICABLE: &[(&str, &str)] = &[
     ("https_address", "Envoy's listener decides where to listen"),
     ("tls_cert_file", "TLS is terminated by Envoy's listener"),
     ("tls_key_file", "TLS is terminated by Envoy's listener"),
-    ("upstreams", "Envoy's routes and clusters decide the upstream"),
+    (
+        "upstreams",
+        "Envoy's routes and clusters decide the upstream",
+    ),
     ("reverse_proxy", "the filter always runs inside the proxy"),
-    ("real_client_ip_header", "Envoy's xff settings decide the client address"),
-    ("session_store_type", "sessions live in encrypted cookies; no Redis is needed"),
-    ("redis_connection_url", "sessions live in encrypted cookies; no Redis is needed"),
-    ("ssl_insecure_skip_verify", "TLS to Entra is configured on the Envoy cluster"),
-    ("provider_ca_files", "TLS to Entra is configured on the Envoy cluster"),
-    ("custom_templates_dir", "the filter cannot read files inside Envoy"),
+    (
+        "real_client_ip_header",
+        "Envoy's xff settings decide the client address",
+    ),
+    (
+        "session_store_type",
+        "sessions live in encrypted cookies; no Redis is needed",
+    ),
+    (
+        "redis_connection_url",
+        "sessions live in encrypted cookies; no Redis is needed",
+    ),
+    (
+        "ssl_insecure_skip_verify",
+        "TLS to Entra is configured on the Envoy cluster",
+    ),
+    (
+        "provider_ca_files",
+        "TLS to Entra is configured on the Envoy cluster",
+    ),
+    (
+        "custom_templates_dir",
+        "the filter cannot read files inside Envoy",
+    ),
     ("htpasswd_file", "the filter cannot read files inside Envoy"),
-    ("metrics_address", "metrics are Envoy stats under the wasmcustom prefix"),
+    (
+        "metrics_address",
+        "metrics are Envoy stats under the wasmcustom prefix",
+    ),
     ("request_logging", "use Envoy's access log"),
     ("standard_logging", "use Envoy's log level"),
     ("auth_logging", "use Envoy's log level"),

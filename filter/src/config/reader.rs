@@ -14,7 +14,11 @@ pub struct Reader<'a> {
 impl<'a> Reader<'a> {
     /// Start reading `object`.
     pub fn new(object: &'a Map<String, Value>) -> Self {
-        Reader { object, read: Vec::new(), problems: Vec::new() }
+        Reader {
+            object,
+            read: Vec::new(),
+            problems: Vec::new(),
+        }
     }
 
     fn get(&mut self, key: &'static str) -> Option<&'a Value> {
@@ -55,7 +59,11 @@ impl<'a> Reader<'a> {
                 String::new()
             }
             None => {
-                if !self.problems.iter().any(|p| p.starts_with(&format!("{key}:"))) {
+                if !self
+                    .problems
+                    .iter()
+                    .any(|p| p.starts_with(&format!("{key}:")))
+                {
                     self.problem(key, "is required");
                 }
                 String::new()
@@ -72,7 +80,10 @@ impl<'a> Reader<'a> {
             Some(Value::String(text)) if text == "true" => true,
             Some(Value::String(text)) if text == "false" => false,
             Some(other) => {
-                self.problem(key, format!("expected true or false, got {}", describe(other)));
+                self.problem(
+                    key,
+                    format!("expected true or false, got {}", describe(other)),
+                );
                 default
             }
         }
@@ -98,7 +109,10 @@ impl<'a> Reader<'a> {
                 out
             }
             Some(other) => {
-                self.problem(key, format!("expected a string or a list, got {}", describe(other)));
+                self.problem(
+                    key,
+                    format!("expected a string or a list, got {}", describe(other)),
+                );
                 Vec::new()
             }
         }
@@ -115,7 +129,10 @@ impl<'a> Reader<'a> {
                         Value::String(text) => out.push((name.clone(), text.clone())),
                         other => self.problem(
                             key,
-                            format!("value for {name:?} must be a string, got {}", describe(other)),
+                            format!(
+                                "value for {name:?} must be a string, got {}",
+                                describe(other)
+                            ),
                         ),
                     }
                 }
@@ -144,7 +161,10 @@ impl<'a> Reader<'a> {
         match super::duration::parse_millis(&text) {
             Some(ms) => ms,
             None => {
-                self.problem(key, format!("{text:?} is not a duration like \"168h\" or \"15m\""));
+                self.problem(
+                    key,
+                    format!("{text:?} is not a duration like \"168h\" or \"15m\""),
+                );
                 super::duration::parse_millis(default).unwrap_or(0)
             }
         }

@@ -20,7 +20,10 @@ fn load(value: serde_json::Value) -> Result<Config, ConfigError> {
 #[test]
 fn minimal_config_gets_oauth2_proxy_defaults() {
     let config = load(minimal()).unwrap();
-    assert_eq!(config.issuer_url, "https://login.microsoftonline.com/11111111-1111-1111-1111-111111111111/v2.0");
+    assert_eq!(
+        config.issuer_url,
+        "https://login.microsoftonline.com/11111111-1111-1111-1111-111111111111/v2.0"
+    );
     assert_eq!(config.cookie.name, "_oauth2_proxy");
     assert_eq!(config.cookie.csrf_name(), "_oauth2_proxy_csrf");
     assert_eq!(config.cookie.expire_secs, 168 * 3600);
@@ -36,8 +39,14 @@ fn minimal_config_gets_oauth2_proxy_defaults() {
     assert_eq!(config.email_domains, EmailDomains::Any);
     assert!(config.headers.pass_user_headers && !config.headers.pass_authorization_header);
     assert_eq!(config.http_timeout_ms, 5000);
-    assert_eq!(config.cluster_for("LOGIN.microsoftonline.com"), Some("entra"));
-    assert_eq!(config.issuer_rule, IssuerRule::Exact(config.issuer_url.clone()));
+    assert_eq!(
+        config.cluster_for("LOGIN.microsoftonline.com"),
+        Some("entra")
+    );
+    assert_eq!(
+        config.issuer_rule,
+        IssuerRule::Exact(config.issuer_url.clone())
+    );
 }
 
 #[test]
@@ -81,8 +90,14 @@ fn every_problem_is_reported_at_once() {
 #[test]
 fn cookie_secret_decoding_matches_oauth2_proxy() {
     assert_eq!(decode_secret("0123456789abcdef").map(|s| s.len()), Some(16));
-    assert_eq!(decode_secret("MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=").map(|s| s.len()), Some(32));
-    assert_eq!(decode_secret("MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY").map(|s| s.len()), Some(32));
+    assert_eq!(
+        decode_secret("MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=").map(|s| s.len()),
+        Some(32)
+    );
+    assert_eq!(
+        decode_secret("MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY").map(|s| s.len()),
+        Some(32)
+    );
     assert_eq!(decode_secret("too-short"), None);
 }
 
@@ -91,7 +106,10 @@ fn issuer_cluster_is_required() {
     let mut value = minimal();
     value["clusters"] = json!({"graph.microsoft.com": "graph"});
     let err = load(value).unwrap_err();
-    assert!(err.problems[0].contains("no Envoy cluster for \"login.microsoftonline.com\""), "{err}");
+    assert!(
+        err.problems[0].contains("no Envoy cluster for \"login.microsoftonline.com\""),
+        "{err}"
+    );
 }
 
 #[test]
@@ -102,10 +120,15 @@ fn multi_tenant_uses_the_tenant_rule() {
     let config = load(value.clone()).unwrap();
     assert_eq!(
         config.issuer_rule,
-        IssuerRule::EntraTenant { authority: "https://login.microsoftonline.com".into(), allowed_tenants: None }
+        IssuerRule::EntraTenant {
+            authority: "https://login.microsoftonline.com".into(),
+            allowed_tenants: None
+        }
     );
     value["provider"] = json!("oidc");
-    assert!(load(value).unwrap_err().problems[0].starts_with("insecure_oidc_skip_issuer_verification"));
+    assert!(
+        load(value).unwrap_err().problems[0].starts_with("insecure_oidc_skip_issuer_verification")
+    );
 }
 
 #[test]

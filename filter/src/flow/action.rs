@@ -22,12 +22,20 @@ pub struct Outcome {
 impl Outcome {
     /// An outcome with a metric and no log line.
     pub fn new(action: Action, metric: Metric) -> Self {
-        Outcome { action, metric: Some(metric), log: None, publish: None }
+        Outcome {
+            action,
+            metric: Some(metric),
+            log: None,
+            publish: None,
+        }
     }
 
     /// Attach a log line.
     pub fn with_log(mut self, level: LogLevel, message: impl Into<String>) -> Self {
-        self.log = Some(Log { level, message: message.into() });
+        self.log = Some(Log {
+            level,
+            message: message.into(),
+        });
         self
     }
 }

@@ -6,7 +6,10 @@ use crate::headers::CookieWriter;
 use crate::metrics::Metric;
 use crate::oidc::id_token::{validate_id_token, Expectations, IdClaims, IssuerRule, TokenError};
 use crate::oidc::jwks::{parse_jwks, KeySet};
-use crate::oidc::token_response::{authorization_code_form, parse_token_response, ClientCredential, TokenEndpointError, TokenResponse};
+use crate::oidc::token_response::{
+    authorization_code_form, parse_token_response, ClientCredential, TokenEndpointError,
+    TokenResponse,
+};
 use crate::session::csrf::CsrfState;
 use crate::session::{chunks, Session};
 
@@ -31,14 +34,26 @@ pub fn begin(ctx: &Context, req: &Request) -> Outcome {
             .query_param("error_description")
             .and_then(|d| d.split(':').next().map(str::to_string))
             .filter(|code| code.starts_with("AADSTS") && code.len() < 20);
-        return clearing_csrf(ctx, req, Failure::ProviderError { error: truncate(&error, 64), aadsts }.outcome(req));
+        return clearing_csrf(
+            ctx,
+            req,
+            Failure::ProviderError {
+                error: truncate(&error, 64),
+                aadsts,
+            }
+            .outcome(req),
+        );
     }
     let csrf = match check_state(ctx, req) {
         Ok(csrf) => csrf,
         Err(why) => return clearing_csrf(ctx, req, Failure::StateInvalid(why).outcome(req)),
     };
     let Some(code) = req.query_param("code").filter(|c| !c.is_empty()) else {
-        return clearing_csrf(ctx, req, Failure::StateInvalid("callback without a code").outcome(req));
+        return clearing_csrf(
+            ctx,
+            req,
+            Failure::StateInvalid("callback without a code").outcome(req),
+        );
     };
     let verifier = config.pkce.then_some(csrf.code_verifier.as_str());
     let form = authorization_code_form(
@@ -50,7 +65,10 @@ pub fn begin(ctx: &Context, req: &Request) -> Outcome {
     );
     match provider::post_form(config, &provider.record.metadata.token_endpoint, form) {
         Ok(call) => Outcome {
-            action: Action::Call { call, pending: Box::new(Pending::TokenExchange { csrf }) },
+            action: Action::Call {
+                call,
+                pending: Box::new(Pending::TokenExchange { csrf }),
+            },
             metric: None,
             log: None,
             publish: None,
@@ -62,7 +80,10 @@ pub fn begin(ctx: &Context, req: &Request) -> Outcome {
 /// The state must match the one sealed in this browser's CSRF cookie: that is what stops a
 /// login-CSRF attack (an attacker's code injected into the victim's browser).
 fn check_state(ctx: &Context, req: &Request) -> Result<CsrfState, &'static str> {
-    let state = req.query_param("state").filter(|s| !s.is_empty()).ok_or("callback without state")?;
+    let state = req
+        .query_param("state")
+        .filter(|s| !s.is_empty())
+        .ok_or("callback without state")?;
     let name = ctx.config.cookie.csrf_name();
     let cookie = req
         .cookies()
@@ -70,8 +91,13 @@ fn check_state(ctx: &Context, req: &Request) -> Result<CsrfState, &'static str> 
         .find(|(n, _)| *n == name)
         .map(|(_, v)| v)
         .ok_or("no CSRF cookie (sign-in expired, already used, or started in another browser)")?;
-    let csrf = CsrfState::open(&ctx.config.cipher, &ctx.config.cookie.name, &cookie, ctx.now)
-        .map_err(|_| "CSRF cookie invalid or expired")?;
+    let csrf = CsrfState::open(
+        &ctx.config.cipher,
+        &ctx.config.cookie.name,
+        &cookie,
+        ctx.now,
+    )
+    .map_err(|_| "CSRF cookie invalid or expired")?;
     if !csrf.state_matches(&state) {
         return Err("state does not match the CSRF cookie");
     }
@@ -79,17 +105,36 @@ fn check_state(ctx: &Context, req: &Request) -> Result<CsrfState, &'static str> 
 }
 
 /// Second step: the token endpoint answered.
-pub fn on_token_response(ctx: &Context, req: &Request, csrf: CsrfState, response: CallResponse, rng: &mut dyn Entropy) -> Outcome {
+pub fn on_token_response(
+    ctx: &Context,
+    req: &Request,
+    csrf: CsrfState,
+    response: CallResponse,
+    rng: &mut dyn Entropy,
+) -> Outcome {
     if response.status == 0 {
-        return clearing_csrf(ctx, req, Failure::TokenEndpointFailure("no response (timeout or connection failure)".into()).outcome(req));
+        return clearing_csrf(
+            ctx,
+            req,
+            Failure::TokenEndpointFailure("no response (timeout or connection failure)".into())
+                .outcome(req),
+        );
     }
     let tokens = match parse_token_response(response.status, &response.body) {
         Ok(tokens) => tokens,
         Err(TokenEndpointError::Idp(e)) if e.error == "invalid_grant" => {
             return clearing_csrf(ctx, req, Failure::CodeRejected(e).outcome(req));
         }
-        Err(TokenEndpointError::Idp(e)) => return clearing_csrf(ctx, req, Failure::TokenEndpointError(e).outcome(req)),
-        Err(other) => return clearing_csrf(ctx, req, Failure::TokenEndpointFailure(other.to_string()).outcome(req)),
+        Err(TokenEndpointError::Idp(e)) => {
+            return clearing_csrf(ctx, req, Failure::TokenEndpointError(e).outcome(req))
+        }
+        Err(other) => {
+            return clearing_csrf(
+                ctx,
+                req,
+                Failure::TokenEndpointFailure(other.to_string()).outcome(req),
+            )
+        }
     };
     if tokens.id_token.is_none() {
         let why = "token response has no id_token (is \"openid\" in scope?)".to_string();
@@ -102,12 +147,20 @@ pub fn on_token_response(ctx: &Context, req: &Request, csrf: CsrfState, response
         Err(TokenError::UnknownKid(_)) if provider.may_refetch_for_unknown_kid(ctx.now) => {
             match provider::get(ctx.config, &provider.record.metadata.jwks_uri) {
                 Ok(call) => Outcome {
-                    action: Action::Call { call, pending: Box::new(Pending::JwksForToken { csrf, tokens }) },
+                    action: Action::Call {
+                        call,
+                        pending: Box::new(Pending::JwksForToken { csrf, tokens }),
+                    },
                     metric: None,
-                    log: Some(super::Log { level: LogLevel::Info, message: "ID token signed by an unknown key; refetching JWKS".into() }),
+                    log: Some(super::Log {
+                        level: LogLevel::Info,
+                        message: "ID token signed by an unknown key; refetching JWKS".into(),
+                    }),
                     publish: None,
                 },
-                Err(authority) => clearing_csrf(ctx, req, Failure::NoCluster(authority).outcome(req)),
+                Err(authority) => {
+                    clearing_csrf(ctx, req, Failure::NoCluster(authority).outcome(req))
+                }
             }
         }
         result => finish(ctx, req, csrf, &tokens, result, rng),
@@ -115,13 +168,27 @@ pub fn on_token_response(ctx: &Context, req: &Request, csrf: CsrfState, response
 }
 
 /// Third step, only after an unknown `kid`: fresh keys arrived.
-pub fn on_jwks_response(ctx: &Context, req: &Request, csrf: CsrfState, tokens: TokenResponse, response: CallResponse, rng: &mut dyn Entropy) -> Outcome {
+pub fn on_jwks_response(
+    ctx: &Context,
+    req: &Request,
+    csrf: CsrfState,
+    tokens: TokenResponse,
+    response: CallResponse,
+    rng: &mut dyn Entropy,
+) -> Outcome {
     let Some(provider) = ctx.provider else {
         return Failure::ProviderNotReady.outcome(req);
     };
-    let keys = if response.status == 200 { parse_jwks(&response.body).ok() } else { None };
+    let keys = if response.status == 200 {
+        parse_jwks(&response.body).ok()
+    } else {
+        None
+    };
     let Some(keys) = keys else {
-        let failure = Failure::TokenEndpointFailure(format!("JWKS refetch failed (status {})", response.status));
+        let failure = Failure::TokenEndpointFailure(format!(
+            "JWKS refetch failed (status {})",
+            response.status
+        ));
         let mut outcome = clearing_csrf(ctx, req, failure.outcome(req));
         outcome.metric = Some(Metric::JwksFailed);
         return outcome;
@@ -137,14 +204,24 @@ pub fn on_jwks_response(ctx: &Context, req: &Request, csrf: CsrfState, tokens: T
     outcome
 }
 
-fn validate(ctx: &Context, csrf: &CsrfState, tokens: &TokenResponse, keys: &KeySet) -> Result<IdClaims, TokenError> {
+fn validate(
+    ctx: &Context,
+    csrf: &CsrfState,
+    tokens: &TokenResponse,
+    keys: &KeySet,
+) -> Result<IdClaims, TokenError> {
     let config = ctx.config;
-    let id_token = tokens.id_token.as_deref().ok_or(TokenError::MissingClaim("id_token"))?;
+    let id_token = tokens
+        .id_token
+        .as_deref()
+        .ok_or(TokenError::MissingClaim("id_token"))?;
     let nonce = (!config.skip_nonce).then_some(csrf.nonce.as_str());
     // Tokens carry the issuer exactly as the discovery document spells it (which was checked
     // against the configured one at fetch time, give or take a trailing slash).
     let document_issuer = match (&config.issuer_rule, ctx.provider) {
-        (IssuerRule::Exact(_), Some(provider)) => Some(IssuerRule::Exact(provider.record.metadata.issuer.clone())),
+        (IssuerRule::Exact(_), Some(provider)) => {
+            Some(IssuerRule::Exact(provider.record.metadata.issuer.clone()))
+        }
         _ => None,
     };
     let expect = Expectations {
@@ -182,8 +259,15 @@ fn finish(
         groups: groups_of(config, &claims),
         created_at: ctx.now,
         expires_at: ctx.now.saturating_add(config.cookie.expire_secs),
-        id_token: config.headers.pass_authorization_header.then(|| tokens.id_token.clone()).flatten(),
-        access_token: config.headers.pass_access_token.then(|| tokens.access_token.clone()),
+        id_token: config
+            .headers
+            .pass_authorization_header
+            .then(|| tokens.id_token.clone())
+            .flatten(),
+        access_token: config
+            .headers
+            .pass_access_token
+            .then(|| tokens.access_token.clone()),
         refresh_token: None,
         token_expires_at: claims.exp,
     };
@@ -199,7 +283,10 @@ fn finish(
         ("cache-control".to_string(), "no-store".to_string()),
     ];
     for (cookie, value) in &parts {
-        headers.push(("set-cookie".into(), writer.set(cookie, value, config.cookie.expire_secs)));
+        headers.push((
+            "set-cookie".into(),
+            writer.set(cookie, value, config.cookie.expire_secs),
+        ));
     }
     // Chunks left over from a bigger, older session would be glued onto the new one.
     for stale in chunks::present_names(name, &req.cookies()) {
@@ -207,8 +294,19 @@ fn finish(
             headers.push(("set-cookie".into(), writer.clear(&stale)));
         }
     }
-    headers.push(("set-cookie".into(), writer.clear(&config.cookie.csrf_name())));
-    Outcome::new(Action::Respond(Response { status: 302, headers, body: String::new() }), Metric::CallbackSuccess).with_log(
+    headers.push((
+        "set-cookie".into(),
+        writer.clear(&config.cookie.csrf_name()),
+    ));
+    Outcome::new(
+        Action::Respond(Response {
+            status: 302,
+            headers,
+            body: String::new(),
+        }),
+        Metric::CallbackSuccess,
+    )
+    .with_log(
         LogLevel::Info,
         format!(
             "signed in user={} tenant={} cookie_bytes={} chunks={} request_id={}",
@@ -237,7 +335,10 @@ fn check_email(rule: &EmailDomains, email: Option<&str>) -> Result<(), String> {
         EmailDomains::Any => return Ok(()),
         EmailDomains::List(domains) => domains,
     };
-    let Some(domain) = email.and_then(|e| e.rsplit_once('@')).map(|(_, d)| d.to_ascii_lowercase()) else {
+    let Some(domain) = email
+        .and_then(|e| e.rsplit_once('@'))
+        .map(|(_, d)| d.to_ascii_lowercase())
+    else {
         return Err("(no email)".to_string());
     };
     let allowed = domains.iter().any(|entry| match entry.strip_prefix('.') {
@@ -256,7 +357,11 @@ fn claim_string(claims: &IdClaims, name: &str) -> Option<String> {
         "email" => claims.email.clone(),
         "sub" => Some(claims.sub.clone()),
         "oid" if claims.oid.is_some() => claims.oid.clone(),
-        _ => claims.raw.get(name).and_then(|v| v.as_str()).map(str::to_string),
+        _ => claims
+            .raw
+            .get(name)
+            .and_then(|v| v.as_str())
+            .map(str::to_string),
     }
 }
 
@@ -265,7 +370,10 @@ fn groups_of(config: &Config, claims: &IdClaims) -> Vec<String> {
         return claims.groups.clone();
     }
     match claims.raw.get(&config.groups_claim) {
-        Some(serde_json::Value::Array(items)) => items.iter().filter_map(|v| v.as_str().map(str::to_string)).collect(),
+        Some(serde_json::Value::Array(items)) => items
+            .iter()
+            .filter_map(|v| v.as_str().map(str::to_string))
+            .collect(),
         Some(serde_json::Value::String(one)) => vec![one.clone()],
         _ => Vec::new(),
     }
@@ -275,11 +383,17 @@ fn groups_of(config: &Config, claims: &IdClaims) -> Vec<String> {
 fn clearing_csrf(ctx: &Context, req: &Request, mut outcome: Outcome) -> Outcome {
     if let Action::Respond(response) = &mut outcome.action {
         let writer = CookieWriter::new(&ctx.config.cookie, req.host(), ctx.now);
-        response.headers.push(("set-cookie".into(), writer.clear(&ctx.config.cookie.csrf_name())));
+        response.headers.push((
+            "set-cookie".into(),
+            writer.clear(&ctx.config.cookie.csrf_name()),
+        ));
     }
     outcome
 }
 
 fn truncate(text: &str, max: usize) -> String {
-    text.chars().filter(|c| c.is_ascii_alphanumeric() || *c == '_').take(max).collect()
+    text.chars()
+        .filter(|c| c.is_ascii_alphanumeric() || *c == '_')
+        .take(max)
+        .collect()
 }

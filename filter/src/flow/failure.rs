@@ -59,36 +59,69 @@ impl Failure {
                 LogLevel::Error,
                 format!("no cluster configured for {authority:?}: add it to \"clusters\""),
             ),
-            Failure::Entropy => (503, Metric::BadRequest, LogLevel::Error, "host returned no random bytes".into()),
-            Failure::StateInvalid(why) => {
-                (403, Metric::CallbackStateInvalid, LogLevel::Info, format!("callback rejected: {why}"))
-            }
+            Failure::Entropy => (
+                503,
+                Metric::BadRequest,
+                LogLevel::Error,
+                "host returned no random bytes".into(),
+            ),
+            Failure::StateInvalid(why) => (
+                403,
+                Metric::CallbackStateInvalid,
+                LogLevel::Info,
+                format!("callback rejected: {why}"),
+            ),
             Failure::ProviderError { error, aadsts } => (
                 403,
                 Metric::CallbackProviderError,
                 LogLevel::Info,
-                format!("provider returned error={error} code={}", aadsts.as_deref().unwrap_or("-")),
+                format!(
+                    "provider returned error={error} code={}",
+                    aadsts.as_deref().unwrap_or("-")
+                ),
             ),
-            Failure::CodeRejected(e) => {
-                (403, Metric::CallbackCodeRejected, LogLevel::Info, format!("token endpoint refused the code: {}", e.log_line()))
-            }
-            Failure::TokenEndpointError(e) => {
-                (502, Metric::TokenEndpointFailure, LogLevel::Error, format!("token endpoint error: {}", e.log_line()))
-            }
-            Failure::TokenEndpointFailure(why) => {
-                (502, Metric::TokenEndpointFailure, LogLevel::Error, format!("token endpoint failed: {why}"))
-            }
+            Failure::CodeRejected(e) => (
+                403,
+                Metric::CallbackCodeRejected,
+                LogLevel::Info,
+                format!("token endpoint refused the code: {}", e.log_line()),
+            ),
+            Failure::TokenEndpointError(e) => (
+                502,
+                Metric::TokenEndpointFailure,
+                LogLevel::Error,
+                format!("token endpoint error: {}", e.log_line()),
+            ),
+            Failure::TokenEndpointFailure(why) => (
+                502,
+                Metric::TokenEndpointFailure,
+                LogLevel::Error,
+                format!("token endpoint failed: {why}"),
+            ),
             Failure::IdToken(e) => (
                 403,
                 Metric::IdTokenInvalid,
                 LogLevel::Warn,
                 format!("ID token rejected ({}): {e}", e.reason()),
             ),
-            Failure::EmailDenied(domain) => {
-                (403, Metric::EmailDenied, LogLevel::Info, format!("email domain {domain:?} not allowed"))
-            }
-            Failure::NotFound => (404, Metric::BadRequest, LogLevel::Debug, "unknown endpoint".into()),
-            Failure::BadRequest(why) => (400, Metric::BadRequest, LogLevel::Info, format!("bad request: {why}")),
+            Failure::EmailDenied(domain) => (
+                403,
+                Metric::EmailDenied,
+                LogLevel::Info,
+                format!("email domain {domain:?} not allowed"),
+            ),
+            Failure::NotFound => (
+                404,
+                Metric::BadRequest,
+                LogLevel::Debug,
+                "unknown endpoint".into(),
+            ),
+            Failure::BadRequest(why) => (
+                400,
+                Metric::BadRequest,
+                LogLevel::Info,
+                format!("bad request: {why}"),
+            ),
         }
     }
 
@@ -117,13 +150,19 @@ impl Failure {
         let request_id = req.request_id();
         let retry_again = matches!(
             self,
-            Failure::StateInvalid(_) | Failure::CodeRejected(_) | Failure::IdToken(_) | Failure::ProviderError { .. }
+            Failure::StateInvalid(_)
+                | Failure::CodeRejected(_)
+                | Failure::IdToken(_)
+                | Failure::ProviderError { .. }
         );
         let (content_type, body) = if req.wants_json() {
             ("application/json", pages::json(title, message, request_id))
         } else {
             let action = retry_again.then_some(("/", "Sign in again"));
-            ("text/html; charset=utf-8", pages::html(title, message, request_id, action))
+            (
+                "text/html; charset=utf-8",
+                pages::html(title, message, request_id, action),
+            )
         };
         let mut headers = vec![
             ("content-type".to_string(), content_type.to_string()),
@@ -132,7 +171,14 @@ impl Failure {
         if status == 503 {
             headers.push(("retry-after".to_string(), "5".to_string()));
         }
-        Outcome::new(Action::Respond(Response { status, headers, body }), metric)
-            .with_log(level, format!("{log} request_id={request_id}"))
+        Outcome::new(
+            Action::Respond(Response {
+                status,
+                headers,
+                body,
+            }),
+            metric,
+        )
+        .with_log(level, format!("{log} request_id={request_id}"))
     }
 }

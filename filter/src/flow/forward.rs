@@ -43,7 +43,10 @@ pub fn with_session(ctx: &Context, req: &Request) -> Result<Outcome, NoSession> 
         Err(CookieError::Expired) => return Err(NoSession::Expired),
         Err(other) => return Err(NoSession::Invalid(other)),
     };
-    Ok(Outcome::new(forward_action(config, req, &session), Metric::SessionValid))
+    Ok(Outcome::new(
+        forward_action(config, req, &session),
+        Metric::SessionValid,
+    ))
 }
 
 /// Strip what the client may not send, and set what the upstream may trust.
@@ -80,7 +83,10 @@ pub fn identity_headers(config: &Config, session: &Session) -> Vec<(String, Stri
         push("x-forwarded-user", Some(&session.user));
         push("x-forwarded-email", session.email.as_deref());
         push("x-forwarded-groups", Some(&groups));
-        push("x-forwarded-preferred-username", session.preferred_username.as_deref());
+        push(
+            "x-forwarded-preferred-username",
+            session.preferred_username.as_deref(),
+        );
     }
     if h.pass_access_token {
         push("x-forwarded-access-token", session.access_token.as_deref());
@@ -89,9 +95,15 @@ pub fn identity_headers(config: &Config, session: &Session) -> Vec<(String, Stri
         push("x-auth-request-user", Some(&session.user));
         push("x-auth-request-email", session.email.as_deref());
         push("x-auth-request-groups", Some(&groups));
-        push("x-auth-request-preferred-username", session.preferred_username.as_deref());
+        push(
+            "x-auth-request-preferred-username",
+            session.preferred_username.as_deref(),
+        );
         if h.pass_access_token {
-            push("x-auth-request-access-token", session.access_token.as_deref());
+            push(
+                "x-auth-request-access-token",
+                session.access_token.as_deref(),
+            );
         }
     }
     if h.pass_authorization_header {
@@ -111,7 +123,9 @@ fn cookies_without_ours(config: &Config, req: &Request) -> Option<Option<String>
             || cookie
                 .strip_prefix(name)
                 .and_then(|rest| rest.strip_prefix('_'))
-                .is_some_and(|rest| rest == "csrf" || (!rest.is_empty() && rest.bytes().all(|b| b.is_ascii_digit())))
+                .is_some_and(|rest| {
+                    rest == "csrf" || (!rest.is_empty() && rest.bytes().all(|b| b.is_ascii_digit()))
+                })
     };
     let mut found = false;
     let mut kept: Vec<String> = Vec::new();
@@ -124,7 +138,9 @@ fn cookies_without_ours(config: &Config, req: &Request) -> Option<Option<String>
             if trimmed.is_empty() {
                 continue;
             }
-            let is_ours = parse_cookie_header(trimmed).next().is_some_and(|(n, _)| ours(&n));
+            let is_ours = parse_cookie_header(trimmed)
+                .next()
+                .is_some_and(|(n, _)| ours(&n));
             if is_ours {
                 found = true;
             } else {

@@ -70,7 +70,9 @@ pub fn on_call_response(
     rng: &mut dyn Entropy,
 ) -> Outcome {
     match pending {
-        Pending::TokenExchange { csrf } => callback::on_token_response(ctx, req, csrf, response, rng),
+        Pending::TokenExchange { csrf } => {
+            callback::on_token_response(ctx, req, csrf, response, rng)
+        }
         Pending::JwksForToken { csrf, tokens } => {
             callback::on_jwks_response(ctx, req, csrf, tokens, response, rng)
         }

@@ -21,7 +21,11 @@ pub fn escape_html(text: &str) -> String {
 pub fn html(title: &str, message: &str, request_id: &str, action: Option<(&str, &str)>) -> String {
     let link = action
         .map(|(href, label)| {
-            format!("<p><a class=\"button\" href=\"{}\">{}</a></p>", escape_html(href), escape_html(label))
+            format!(
+                "<p><a class=\"button\" href=\"{}\">{}</a></p>",
+                escape_html(href),
+                escape_html(label)
+            )
         })
         .unwrap_or_default();
     format!(

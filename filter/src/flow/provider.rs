@@ -64,7 +64,8 @@ impl ProviderState {
 
     /// Parse the keys of a record.
     pub fn from_record(record: ProviderRecord) -> Result<ProviderState, ProviderError> {
-        let keys = parse_jwks(record.jwks.as_bytes()).map_err(|e| ProviderError::Keys(e.to_string()))?;
+        let keys =
+            parse_jwks(record.jwks.as_bytes()).map_err(|e| ProviderError::Keys(e.to_string()))?;
         Ok(ProviderState { record, keys })
     }
 
@@ -80,7 +81,10 @@ impl ProviderState {
 
     /// Whether a token with an unknown `kid` may trigger a refetch now.
     pub fn may_refetch_for_unknown_kid(&self, now: u64) -> bool {
-        now >= self.record.fetched_at.saturating_add(UNKNOWN_KID_REFETCH_SECS)
+        now >= self
+            .record
+            .fetched_at
+            .saturating_add(UNKNOWN_KID_REFETCH_SECS)
     }
 }
 
@@ -108,7 +112,9 @@ pub fn discovery_url(config: &Config) -> String {
 pub fn get(config: &Config, url: &str) -> Result<OutboundCall, String> {
     let parsed = url::Url::parse(url).map_err(|_| url.to_string())?;
     let authority = authority_of(url).ok_or_else(|| url.to_string())?;
-    let cluster = config.cluster_for(&authority).ok_or_else(|| authority.clone())?;
+    let cluster = config
+        .cluster_for(&authority)
+        .ok_or_else(|| authority.clone())?;
     let mut path = parsed.path().to_string();
     if let Some(query) = parsed.query() {
         path.push('?');
@@ -129,7 +135,10 @@ pub fn get(config: &Config, url: &str) -> Result<OutboundCall, String> {
 pub fn post_form(config: &Config, url: &str, form: String) -> Result<OutboundCall, String> {
     let mut call = get(config, url)?;
     call.method = "POST";
-    call.headers.push(("content-type".into(), "application/x-www-form-urlencoded".into()));
+    call.headers.push((
+        "content-type".into(),
+        "application/x-www-form-urlencoded".into(),
+    ));
     call.body = Some(form.into_bytes());
     Ok(call)
 }

@@ -39,14 +39,20 @@ impl Request {
 
     /// `:authority` (host and optional port).
     pub fn authority(&self) -> &str {
-        self.header(":authority").or_else(|| self.header("host")).unwrap_or("")
+        self.header(":authority")
+            .or_else(|| self.header("host"))
+            .unwrap_or("")
     }
 
     /// Host without port, for cookie domains.
     pub fn host(&self) -> &str {
         let authority = self.authority();
         if authority.starts_with('[') {
-            return authority.split(']').next().map(|h| h.trim_start_matches('[')).unwrap_or("");
+            return authority
+                .split(']')
+                .next()
+                .map(|h| h.trim_start_matches('['))
+                .unwrap_or("");
         }
         authority.split(':').next().unwrap_or(authority)
     }
@@ -76,13 +82,18 @@ impl Request {
 
     /// Envoy's `x-request-id`, so error pages and logs can be matched to access logs.
     pub fn request_id(&self) -> &str {
-        self.header("x-request-id").filter(|id| id.len() <= 128).unwrap_or("-")
+        self.header("x-request-id")
+            .filter(|id| id.len() <= 128)
+            .unwrap_or("-")
     }
 
     /// Whether the client wants JSON rather than a page: XHR, or an Accept header that prefers
     /// JSON and does not ask for HTML.
     pub fn wants_json(&self) -> bool {
-        if self.header("x-requested-with").is_some_and(|v| v.eq_ignore_ascii_case("xmlhttprequest")) {
+        if self
+            .header("x-requested-with")
+            .is_some_and(|v| v.eq_ignore_ascii_case("xmlhttprequest"))
+        {
             return true;
         }
         let accept = self.header("accept").unwrap_or("").to_ascii_lowercase();

@@ -1,11 +1,11 @@
 //! Starting a sign-in: the redirect to the provider's authorize endpoint with a fresh CSRF
 //! cookie, the sign-in page, and what unauthenticated requests get.
 
+use crate::headers::CookieWriter;
 use crate::metrics::Metric;
 use crate::redirect::validate_redirect;
 use crate::session::csrf::{random_token, CsrfState};
 use crate::session::{chunks, pkce};
-use crate::headers::CookieWriter;
 
 use super::action::{Action, LogLevel, Outcome, Response};
 use super::entropy::bytes;
@@ -21,12 +21,19 @@ pub fn start(ctx: &Context, req: &Request, rng: &mut dyn Entropy) -> Outcome {
 
 /// `rd` query parameter or `X-Auth-Request-Redirect` header, when it passes validation.
 pub fn requested_redirect(ctx: &Context, req: &Request) -> Option<String> {
-    let candidate = req.query_param("rd").or_else(|| req.header("x-auth-request-redirect").map(str::to_string))?;
+    let candidate = req
+        .query_param("rd")
+        .or_else(|| req.header("x-auth-request-redirect").map(str::to_string))?;
     validate_redirect(&candidate, &ctx.config.whitelist_domains)
 }
 
 /// A request without a usable session.
-pub fn unauthenticated(ctx: &Context, req: &Request, rng: &mut dyn Entropy, why: NoSession) -> Outcome {
+pub fn unauthenticated(
+    ctx: &Context,
+    req: &Request,
+    rng: &mut dyn Entropy,
+    why: NoSession,
+) -> Outcome {
     let clear = stale_cookies(ctx, req, &why);
     let api = req.wants_json() || ctx.config.is_api_route(req.path_only());
     if api {
@@ -36,8 +43,22 @@ pub fn unauthenticated(ctx: &Context, req: &Request, rng: &mut dyn Entropy, why:
             ("cache-control".to_string(), "no-store".to_string()),
         ];
         headers.extend(clear.into_iter().map(|c| ("set-cookie".to_string(), c)));
-        return Outcome::new(Action::Respond(Response { status: 401, headers, body }), Metric::Unauthorized)
-            .with_log(LogLevel::Debug, format!("401 for API request ({}) request_id={}", why.reason(), req.request_id()));
+        return Outcome::new(
+            Action::Respond(Response {
+                status: 401,
+                headers,
+                body,
+            }),
+            Metric::Unauthorized,
+        )
+        .with_log(
+            LogLevel::Debug,
+            format!(
+                "401 for API request ({}) request_id={}",
+                why.reason(),
+                req.request_id()
+            ),
+        );
     }
     let return_to = req.path().to_string();
     let outcome = if ctx.config.skip_provider_button {
@@ -45,16 +66,33 @@ pub fn unauthenticated(ctx: &Context, req: &Request, rng: &mut dyn Entropy, why:
     } else {
         let mut page = sign_in_page(ctx, req, &return_to);
         if let Action::Respond(response) = &mut page.action {
-            response.headers.extend(clear.into_iter().map(|c| ("set-cookie".to_string(), c)));
+            response
+                .headers
+                .extend(clear.into_iter().map(|c| ("set-cookie".to_string(), c)));
         }
         page
     };
     match why {
         NoSession::Missing => outcome,
-        NoSession::Expired => Outcome { metric: Some(Metric::SessionExpired), ..outcome }
-            .with_log(LogLevel::Debug, format!("session expired request_id={}", req.request_id())),
-        NoSession::Invalid(reason) => Outcome { metric: Some(Metric::SessionInvalid), ..outcome }
-            .with_log(LogLevel::Info, format!("session cookie rejected ({reason}) request_id={}", req.request_id())),
+        NoSession::Expired => Outcome {
+            metric: Some(Metric::SessionExpired),
+            ..outcome
+        }
+        .with_log(
+            LogLevel::Debug,
+            format!("session expired request_id={}", req.request_id()),
+        ),
+        NoSession::Invalid(reason) => Outcome {
+            metric: Some(Metric::SessionInvalid),
+            ..outcome
+        }
+        .with_log(
+            LogLevel::Info,
+            format!(
+                "session cookie rejected ({reason}) request_id={}",
+                req.request_id()
+            ),
+        ),
     }
 }
 
@@ -75,7 +113,9 @@ pub fn sign_in_page(ctx: &Context, req: &Request, return_to: &str) -> Outcome {
     let start = format!(
         "{}/start?{}",
         ctx.config.proxy_prefix,
-        url::form_urlencoded::Serializer::new(String::new()).append_pair("rd", return_to).finish()
+        url::form_urlencoded::Serializer::new(String::new())
+            .append_pair("rd", return_to)
+            .finish()
     );
     let body = pages::html(
         "Sign in",
@@ -84,23 +124,44 @@ pub fn sign_in_page(ctx: &Context, req: &Request, return_to: &str) -> Outcome {
         Some((&start, "Sign in with Microsoft")),
     );
     let headers = vec![
-        ("content-type".to_string(), "text/html; charset=utf-8".to_string()),
+        (
+            "content-type".to_string(),
+            "text/html; charset=utf-8".to_string(),
+        ),
         ("cache-control".to_string(), "no-store".to_string()),
     ];
-    Outcome::new(Action::Respond(Response { status: 403, headers, body }), Metric::LoginRedirect)
+    Outcome::new(
+        Action::Respond(Response {
+            status: 403,
+            headers,
+            body,
+        }),
+        Metric::LoginRedirect,
+    )
 }
 
 /// The redirect URI registered at the provider: configured, or this host's callback.
 pub fn redirect_uri(ctx: &Context, req: &Request) -> String {
     match &ctx.config.redirect_url {
         Some(url) => url.clone(),
-        None => format!("{}://{}{}/callback", req.scheme(), req.authority(), ctx.config.proxy_prefix),
+        None => format!(
+            "{}://{}{}/callback",
+            req.scheme(),
+            req.authority(),
+            ctx.config.proxy_prefix
+        ),
     }
 }
 
 /// Redirect to the authorize endpoint with a fresh state, nonce and PKCE verifier, all bound to
 /// this browser by the encrypted CSRF cookie.
-fn begin(ctx: &Context, req: &Request, rng: &mut dyn Entropy, return_to: &str, mut cookies: Vec<String>) -> Outcome {
+fn begin(
+    ctx: &Context,
+    req: &Request,
+    rng: &mut dyn Entropy,
+    return_to: &str,
+    mut cookies: Vec<String>,
+) -> Outcome {
     let Some(provider) = ctx.provider else {
         return Failure::ProviderNotReady.outcome(req);
     };
@@ -133,17 +194,36 @@ fn begin(ctx: &Context, req: &Request, rng: &mut dyn Entropy, return_to: &str, m
     let location = format!("{endpoint}{separator}{}", query.finish());
     let csrf_name = config.cookie.csrf_name();
     let writer = CookieWriter::new(&config.cookie, req.host(), ctx.now);
-    cookies.push(writer.set(&csrf_name, &csrf.seal(&config.cipher, &config.cookie.name, seal_nonce), config.cookie.csrf_expire_secs));
+    cookies.push(writer.set(
+        &csrf_name,
+        &csrf.seal(&config.cipher, &config.cookie.name, seal_nonce),
+        config.cookie.csrf_expire_secs,
+    ));
     let mut headers = vec![
         ("location".to_string(), location),
         ("cache-control".to_string(), "no-store".to_string()),
     ];
     headers.extend(cookies.into_iter().map(|c| ("set-cookie".to_string(), c)));
-    Outcome::new(Action::Respond(Response { status: 302, headers, body: String::new() }), Metric::LoginRedirect)
-        .with_log(LogLevel::Debug, format!("redirecting to sign in request_id={}", req.request_id()))
+    Outcome::new(
+        Action::Respond(Response {
+            status: 302,
+            headers,
+            body: String::new(),
+        }),
+        Metric::LoginRedirect,
+    )
+    .with_log(
+        LogLevel::Debug,
+        format!("redirecting to sign in request_id={}", req.request_id()),
+    )
 }
 
-type Draw = ([u8; 32], [u8; 32], [u8; 32], [u8; crate::session::crypto::NONCE_LEN]);
+type Draw = (
+    [u8; 32],
+    [u8; 32],
+    [u8; 32],
+    [u8; crate::session::crypto::NONCE_LEN],
+);
 
 fn draw(rng: &mut dyn Entropy) -> Result<Draw, super::entropy::EntropyError> {
     Ok((bytes(rng)?, bytes(rng)?, bytes(rng)?, bytes(rng)?))

@@ -22,7 +22,21 @@ pub fn sign_out(ctx: &Context, req: &Request) -> Outcome {
         ("location".to_string(), location),
         ("cache-control".to_string(), "no-store".to_string()),
     ];
-    headers.extend(names.iter().map(|name| ("set-cookie".to_string(), writer.clear(name))));
-    Outcome::new(Action::Respond(Response { status: 302, headers, body: String::new() }), Metric::SignOut)
-        .with_log(LogLevel::Info, format!("signed out request_id={}", req.request_id()))
+    headers.extend(
+        names
+            .iter()
+            .map(|name| ("set-cookie".to_string(), writer.clear(name))),
+    );
+    Outcome::new(
+        Action::Respond(Response {
+            status: 302,
+            headers,
+            body: String::new(),
+        }),
+        Metric::SignOut,
+    )
+    .with_log(
+        LogLevel::Info,
+        format!("signed out request_id={}", req.request_id()),
+    )
 }
