@@ -41,11 +41,35 @@ pub enum Metric {
     JwksFailed,
     /// A request was rejected as malformed (bad path, oversized headers).
     BadRequest,
+    /// A session was refreshed with its refresh token.
+    SessionRefreshed,
+    /// A refresh could not reach the provider (the session was served within grace, or ended).
+    RefreshFailed,
+    /// The provider refused a refresh token; the session ended.
+    RefreshRejected,
+    /// The user is in none of `allowed_groups`.
+    GroupDenied,
+    /// Group overage was resolved through Microsoft Graph.
+    GraphGroupsResolved,
+    /// A Microsoft Graph call failed.
+    GraphFailure,
+    /// A request matched `skip_auth_routes` or was a CORS preflight, and passed without a session.
+    SkippedRoute,
+    /// `/oauth2/auth` answered 2xx.
+    AuthAllowed,
+    /// `/oauth2/auth` answered 401 or 403.
+    AuthDenied,
+    /// `/oauth2/userinfo` answered.
+    Userinfo,
+    /// A request was authenticated by its bearer token.
+    BearerValid,
+    /// A bearer token was rejected (401).
+    BearerInvalid,
 }
 
 impl Metric {
     /// Every metric, for definition at start-up.
-    pub const ALL: [Metric; 19] = [
+    pub const ALL: [Metric; 31] = [
         Metric::SessionValid,
         Metric::SessionInvalid,
         Metric::SessionExpired,
@@ -65,6 +89,18 @@ impl Metric {
         Metric::JwksFetched,
         Metric::JwksFailed,
         Metric::BadRequest,
+        Metric::SessionRefreshed,
+        Metric::RefreshFailed,
+        Metric::RefreshRejected,
+        Metric::GroupDenied,
+        Metric::GraphGroupsResolved,
+        Metric::GraphFailure,
+        Metric::SkippedRoute,
+        Metric::AuthAllowed,
+        Metric::AuthDenied,
+        Metric::Userinfo,
+        Metric::BearerValid,
+        Metric::BearerInvalid,
     ];
 
     /// Stat name (Envoy adds the `wasmcustom.` prefix).
@@ -89,6 +125,19 @@ impl Metric {
             Metric::JwksFetched => "entra_proxy.provider.jwks_fetched",
             Metric::JwksFailed => "entra_proxy.provider.jwks_failed",
             Metric::BadRequest => "entra_proxy.request.bad",
+            Metric::SessionRefreshed => "entra_proxy.session.refreshed",
+            Metric::RefreshFailed => "entra_proxy.session.refresh_failed",
+            Metric::RefreshRejected => "entra_proxy.session.refresh_rejected",
+            Metric::GroupDenied => "entra_proxy.authz.group_denied",
+            Metric::GraphGroupsResolved => "entra_proxy.graph.groups_resolved",
+            Metric::GraphFailure => "entra_proxy.graph.failure",
+            Metric::SkippedRoute => "entra_proxy.route.skipped",
+            Metric::AuthAllowed => "entra_proxy.auth_endpoint.allowed",
+            Metric::AuthDenied => "entra_proxy.auth_endpoint.denied",
+            Metric::Userinfo => "entra_proxy.userinfo",
+            Metric::BearerValid => "entra_proxy.bearer.valid",
+            Metric::BearerInvalid => "entra_proxy.bearer.invalid",
+
         }
     }
 

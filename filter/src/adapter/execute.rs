@@ -20,7 +20,7 @@ pub fn log(level: LogLevel, message: &str) {
 
 /// Log and count what an outcome says.
 pub fn record(shared: &super::shared::Shared, outcome: &Outcome) {
-    if let Some(metric) = outcome.metric {
+    for metric in [outcome.metric, outcome.also].into_iter().flatten() {
         shared.count(metric);
     }
     if let Some(line) = &outcome.log {

@@ -10,13 +10,15 @@ use crate::flow::{self, Action, Outcome, Pending, Request};
 
 use super::entropy::HostEntropy;
 use super::execute::{call_response, dispatch, now, record};
-use super::shared::Shared;
+use super::shared::{HostStore, Shared};
 
 /// Per-request state: the request, and the callout it waits for.
 pub struct Http {
     shared: Rc<Shared>,
     request: Request,
     waiting: Option<(u32, Pending)>,
+    /// Headers to add to the upstream's response (refreshed cookies, injected headers).
+    response_headers: Vec<(String, String)>,
 }
 
 impl Http {
@@ -26,6 +28,7 @@ impl Http {
             shared,
             request: Request::default(),
             waiting: None,
+            response_headers: Vec::new(),
         }
     }
 
@@ -38,6 +41,9 @@ impl Http {
             config: &shared.config,
             provider,
             now: now(),
+            store: &HostStore,
+            store_prefix: &shared.prefix,
+            bearer_cache: &shared.bearer_cache,
         }
     }
 
@@ -48,7 +54,8 @@ impl Http {
             self.shared.publish(state);
         }
         match outcome.action {
-            Action::Forward { remove, set } => {
+            Action::Forward { remove, set, response } => {
+                self.response_headers = response;
                 for name in &remove {
                     let _ = hostcalls::remove_map_value(MapType::HttpRequestHeaders, name);
                 }
@@ -133,5 +140,16 @@ impl HttpContext for Http {
         let ctx = self.context(provider.as_deref(), &shared);
         let outcome = flow::on_request(&ctx, &self.request, &mut HostEntropy);
         self.execute(outcome)
+    }
+
+    fn on_http_response_headers(&mut self, _num_headers: usize, _end_of_stream: bool) -> HostAction {
+        for (name, value) in std::mem::take(&mut self.response_headers) {
+            if name == "set-cookie" {
+                let _ = hostcalls::add_map_value(MapType::HttpResponseHeaders, &name, &value);
+            } else {
+                let _ = hostcalls::set_map_value(MapType::HttpResponseHeaders, &name, Some(&value));
+            }
+        }
+        HostAction::Continue
     }
 }

@@ -19,7 +19,8 @@ use crate::oidc::jwks::parse_jwks;
 
 use super::execute::{call_response, dispatch, log, now};
 use super::http::Http;
-use super::shared::{define_metrics, key_prefix, Shared};
+use super::shared::{define_metrics, key_prefix, HostStore, Shared};
+use crate::flow::lease;
 
 /// Tick period: often enough that a fresh worker picks up published keys within a second.
 const TICK: Duration = Duration::from_secs(1);
@@ -42,6 +43,7 @@ enum Fetch {
 pub struct Root {
     shared: Option<Rc<Shared>>,
     fetch: Option<Fetch>,
+    slots_ready: bool,
 }
 
 impl Context for Root {
@@ -92,7 +94,10 @@ impl RootContext for Root {
             provider_key: format!("{prefix}/provider"),
             lease_key: format!("{prefix}/lease"),
             provider: Default::default(),
+            prefix,
+            bearer_cache: Default::default(),
         }));
+        self.slots_ready = false;
         // No callouts here: Envoy runs on_configure in a throw-away canary VM too. The first
         // tick on each worker does the work.
         let _ = hostcalls::set_tick_period(TICK);
@@ -104,6 +109,10 @@ impl RootContext for Root {
             return;
         };
         let now = now();
+        if !self.slots_ready && shared.config.lifecycle.refresh_secs > 0 {
+            lease::ensure_slots(&HostStore, &shared.prefix);
+            self.slots_ready = true;
+        }
         let current = shared.provider(true);
         if let Some(fetch) = &self.fetch {
             let started = match fetch {

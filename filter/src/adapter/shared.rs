@@ -22,6 +22,26 @@ pub struct Shared {
     pub lease_key: String,
     /// The provider record this VM parsed last, with the shared-data version it came from.
     pub provider: RefCell<Option<(u32, Rc<ProviderState>)>>,
+    /// Prefix of every shared-data key of this plugin.
+    pub prefix: String,
+    /// Verified bearer tokens.
+    pub bearer_cache: RefCell<crate::flow::bearer::TokenCache>,
+}
+
+/// Envoy's shared data for the core.
+pub struct HostStore;
+
+impl crate::flow::SharedStore for HostStore {
+    fn get(&self, key: &str) -> Option<(Vec<u8>, u32)> {
+        match hostcalls::get_shared_data(key) {
+            Ok((Some(value), cas)) => Some((value, cas.unwrap_or(0))),
+            _ => None,
+        }
+    }
+
+    fn set(&self, key: &str, value: &[u8], cas: Option<u32>) -> bool {
+        hostcalls::set_shared_data(key, Some(value), cas).is_ok()
+    }
 }
 
 impl Shared {

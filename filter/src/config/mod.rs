@@ -2,10 +2,15 @@
 //! hands to `on_configure`, validated once, and precomputed into what the request path needs.
 
 mod duration;
+pub mod entra;
+pub mod inject;
 mod options;
 mod reader;
+pub mod routes;
 
 pub use duration::parse_millis;
+pub use inject::{ClaimValue, InjectHeader};
+pub use routes::RouteRule;
 
 use base64::Engine;
 use regex_lite::Regex;
@@ -134,6 +139,50 @@ pub struct Config {
     pub clusters: Vec<(String, String)>,
     /// Timeout for every callout, in milliseconds.
     pub http_timeout_ms: u64,
+    /// Session refresh and sign-out behaviour.
+    pub lifecycle: Lifecycle,
+    /// `skip_auth_routes`.
+    pub skip_auth_routes: Vec<RouteRule>,
+    /// `skip_auth_preflight`: CORS preflights pass without a session.
+    pub skip_auth_preflight: bool,
+    /// Status of a successful `/oauth2/auth` (`202` like oauth2-proxy, or `200` for Envoy's
+    /// `ext_authz`, which treats every other 2xx as a denial).
+    pub auth_success_status: u16,
+    /// `injectRequestHeaders`.
+    pub inject_request: Vec<InjectHeader>,
+    /// `injectResponseHeaders`.
+    pub inject_response: Vec<InjectHeader>,
+    /// ID-token claims (beyond the built-in ones) that injected headers need; kept in the session.
+    pub extra_claims: Vec<String>,
+    /// `allowed_groups`: the user must be in at least one (empty: no group rule).
+    pub allowed_groups: Vec<String>,
+    /// Graph base URL (`entra_id_graph_url`, or derived from the authority host).
+    pub graph_url: Option<String>,
+    /// Bearer-token authentication (`skip_jwt_bearer_tokens`).
+    pub bearer: Option<BearerSettings>,
+}
+
+/// Session lifetime after sign-in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Lifecycle {
+    /// `cookie_refresh` in seconds (0: never refresh).
+    pub refresh_secs: u64,
+    /// How long past the refresh point a session is still served while the provider cannot
+    /// refresh it (`cookie_refresh_grace`).
+    pub refresh_grace_secs: u64,
+    /// `cookie_csrf_per_request`: one CSRF cookie per sign-in attempt, so parallel sign-ins in
+    /// several tabs do not overwrite each other.
+    pub csrf_per_request: bool,
+    /// `end_session_redirect`: after sign-out, send the browser to the provider's
+    /// `end_session_endpoint` so the Entra session ends too.
+    pub end_session_redirect: bool,
+}
+
+/// Which bearer tokens authenticate API clients.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BearerSettings {
+    /// Accepted issuers, each with the audiences accepted from it.
+    pub issuers: Vec<(IssuerRule, Vec<String>)>,
 }
 
 /// Why a configuration was rejected: every problem, each naming the option.
@@ -241,6 +290,26 @@ impl Config {
         let skip_issuer_verification = r.bool("insecure_oidc_skip_issuer_verification", false);
         let skip_provider_button = r.bool("skip_provider_button", false);
         let api_routes = read_regexes(&mut r, "api_routes");
+        let skip_auth_routes = routes::read_skip_routes(&mut r);
+        let skip_auth_preflight = r.bool("skip_auth_preflight", false);
+        let auth_success_status = match r.string("auth_success_status", "202").as_str() {
+            "202" => 202,
+            "200" => 200,
+            other => {
+                r.problem("auth_success_status", format!("{other:?} must be \"202\" or \"200\""));
+                202
+            }
+        };
+        let inject_request = inject::read_inject(&mut r, "injectRequestHeaders");
+        let inject_response = inject::read_inject(&mut r, "injectResponseHeaders");
+        let mut extra_claims: Vec<String> = Vec::new();
+        for value in inject_request.iter().chain(&inject_response).flat_map(|h| &h.values) {
+            if !inject::BUILTIN_CLAIMS.contains(&value.claim.as_str()) && !extra_claims.contains(&value.claim) {
+                extra_claims.push(value.claim.clone());
+            }
+        }
+        let lifecycle = read_lifecycle(&mut r);
+        let allowed_groups = r.list("allowed_groups");
         let clusters = read_clusters(&mut r, &issuer_url);
         let http_timeout_ms = r.duration_ms("http_timeout", "5s");
         if http_timeout_ms == 0 || http_timeout_ms > 60_000 {
@@ -248,6 +317,11 @@ impl Config {
         }
         let _ = r.string("provider_display_name", "Microsoft Entra ID");
         let issuer_rule = issuer_rule(&mut r, provider, &issuer_url, skip_issuer_verification);
+        let graph_url = read_graph_url(&mut r, &issuer_url, &clusters, !allowed_groups.is_empty());
+        let bearer = read_bearer(&mut r, &issuer_rule, &client_id);
+        if !extra_claims.is_empty() && extra_claims.iter().any(|c| c.contains(char::is_whitespace)) {
+            r.problem("injectRequestHeaders", "claim names must not contain spaces");
+        }
         reject_unknown(&mut r);
         if !r.problems.is_empty() {
             return Err(ConfigError {
@@ -278,6 +352,16 @@ impl Config {
             api_routes,
             clusters,
             http_timeout_ms,
+            lifecycle,
+            skip_auth_routes,
+            skip_auth_preflight,
+            auth_success_status,
+            inject_request,
+            inject_response,
+            extra_claims,
+            allowed_groups,
+            graph_url,
+            bearer,
         })
     }
 
@@ -473,7 +557,21 @@ pub fn authority_of(url: &str) -> Option<String> {
 }
 
 fn issuer_rule(r: &mut Reader, provider: Provider, issuer_url: &str, skip: bool) -> IssuerRule {
+    let tenants = r.list("entra_id_allowed_tenants");
+    for tenant in &tenants {
+        if !entra::is_tenant_guid(tenant) {
+            r.problem("entra_id_allowed_tenants", format!("{tenant:?} is not a tenant id (a GUID)"));
+        }
+    }
+    if !tenants.is_empty() && provider != Provider::EntraId {
+        r.problem("entra_id_allowed_tenants", "only applies to provider \"entra-id\"");
+    }
     if !skip {
+        // A single-tenant issuer already pins the tenant; a list that does not contain it would
+        // lock everybody out, which is surely not what was meant.
+        if !tenants.is_empty() && !tenants.iter().any(|t| issuer_url.to_ascii_lowercase().contains(&t.to_ascii_lowercase())) {
+            r.problem("entra_id_allowed_tenants", "does not contain the tenant of oidc_issuer_url; for multi-tenant apps set insecure_oidc_skip_issuer_verification");
+        }
         return IssuerRule::Exact(issuer_url.to_string());
     }
     if provider != Provider::EntraId {
@@ -486,10 +584,74 @@ fn issuer_rule(r: &mut Reader, provider: Provider, issuer_url: &str, skip: bool)
         .ok()
         .map(|u| u.origin().ascii_serialization())
         .unwrap_or_default();
-    IssuerRule::EntraTenant {
-        authority,
-        allowed_tenants: None,
+    let allowed_tenants = (!tenants.is_empty()).then(|| tenants.iter().map(|t| t.to_ascii_lowercase()).collect());
+    IssuerRule::EntraTenant { authority, allowed_tenants }
+}
+
+fn read_lifecycle(r: &mut Reader) -> Lifecycle {
+    let refresh_secs = r.duration_ms("cookie_refresh", "0") / 1000;
+    let refresh_grace_secs = r.duration_ms("cookie_refresh_grace", "1h") / 1000;
+    Lifecycle {
+        refresh_secs,
+        refresh_grace_secs,
+        csrf_per_request: r.bool("cookie_csrf_per_request", false),
+        end_session_redirect: r.bool("end_session_redirect", false),
     }
+}
+
+/// Graph is needed when groups overflow the token (overage); a host we cannot derive must be
+/// configured, and it must have a cluster.
+fn read_graph_url(r: &mut Reader, issuer_url: &str, clusters: &[(String, String)], groups_matter: bool) -> Option<String> {
+    let configured = r.opt_string("entra_id_graph_url").map(|u| u.trim_end_matches('/').to_string());
+    let derived = url::Url::parse(issuer_url)
+        .ok()
+        .and_then(|u| u.host_str().and_then(entra::graph_url_for_authority))
+        .map(str::to_string);
+    let graph = configured.or(derived)?;
+    match authority_of(&graph) {
+        Some(authority) => {
+            if groups_matter && !clusters.iter().any(|(a, _)| a.eq_ignore_ascii_case(&authority)) {
+                r.problem(
+                    "clusters",
+                    format!("allowed_groups may need Microsoft Graph (group overage): add a cluster for {authority:?}"),
+                );
+            }
+            Some(graph)
+        }
+        None => {
+            r.problem("entra_id_graph_url", format!("{graph:?} must be an absolute http(s) URL"));
+            None
+        }
+    }
+}
+
+/// `skip_jwt_bearer_tokens`, `extra_jwt_issuers` (`issuer=audience` pairs) and
+/// `oidc_extra_audiences`.
+fn read_bearer(r: &mut Reader, issuer_rule: &IssuerRule, client_id: &str) -> Option<BearerSettings> {
+    let enabled = r.bool("skip_jwt_bearer_tokens", false);
+    let mut audiences = vec![client_id.to_string()];
+    audiences.extend(r.list("oidc_extra_audiences"));
+    let extra = r.list("extra_jwt_issuers");
+    if !enabled {
+        if !extra.is_empty() {
+            r.problem("extra_jwt_issuers", "only used with skip_jwt_bearer_tokens: true");
+        }
+        return None;
+    }
+    let mut issuers = vec![(issuer_rule.clone(), audiences)];
+    for pair in extra {
+        match pair.rsplit_once('=') {
+            Some((issuer, audience)) if url::Url::parse(issuer).is_ok() && !audience.is_empty() => {
+                let rule = IssuerRule::Exact(issuer.to_string());
+                match issuers.iter_mut().find(|(r, _)| *r == rule) {
+                    Some((_, auds)) => auds.push(audience.to_string()),
+                    None => issuers.push((rule, vec![audience.to_string()])),
+                }
+            }
+            _ => r.problem("extra_jwt_issuers", format!("{pair:?} must be \"<issuer URL>=<audience>\"")),
+        }
+    }
+    Some(BearerSettings { issuers })
 }
 
 fn reject_unknown(r: &mut Reader) {

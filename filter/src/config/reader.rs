@@ -29,6 +29,11 @@ impl<'a> Reader<'a> {
         }
     }
 
+    /// The raw JSON value of an option (for structured options).
+    pub fn raw(&mut self, key: &'static str) -> Option<&'a Value> {
+        self.get(key)
+    }
+
     /// Record a problem with option `key`.
     pub fn problem(&mut self, key: &str, message: impl AsRef<str>) {
         self.problems.push(format!("{key}: {}", message.as_ref()));

@@ -61,7 +61,7 @@ fn every_problem_is_reported_at_once() {
         "pass_user_headers": "yes",
         "api_routes": ["("],
         "http_address": "0.0.0.0:4180",
-        "allowed_groups": ["g"],
+        "allowed_roles": ["r"],
         "not_an_option": 1
     }))
     .unwrap_err();
@@ -79,7 +79,7 @@ fn every_problem_is_reported_at_once() {
         "api_routes: \"(\" is not a valid regular expression",
         "email_domains: is required",
         "http_address: not used inside Envoy",
-        "allowed_groups: this oauth2-proxy option is not implemented yet",
+        "allowed_roles: this oauth2-proxy option is not implemented yet",
         "not_an_option: unknown option",
     ] {
         assert!(text.contains(expected), "missing {expected:?} in:\n{text}");

@@ -3,6 +3,7 @@
 use crate::metrics::Metric;
 use crate::oidc::token_response::TokenResponse;
 use crate::session::csrf::CsrfState;
+use crate::session::Session;
 
 use super::provider::ProviderState;
 
@@ -13,6 +14,8 @@ pub struct Outcome {
     pub action: Action,
     /// The counter this decision increments.
     pub metric: Option<Metric>,
+    /// A second counter, for decisions that are two facts at once (signed in, via Graph).
+    pub also: Option<Metric>,
     /// The log line that explains it.
     pub log: Option<Log>,
     /// Newer provider state to publish to every worker (after a JWKS refetch).
@@ -22,9 +25,15 @@ pub struct Outcome {
 impl Outcome {
     /// An outcome with a metric and no log line.
     pub fn new(action: Action, metric: Metric) -> Self {
+        Outcome { action, metric: Some(metric), also: None, log: None, publish: None }
+    }
+
+    /// Pause the request and make `call`; continue with `pending`.
+    pub fn call(call: OutboundCall, pending: Pending) -> Self {
         Outcome {
-            action,
-            metric: Some(metric),
+            action: Action::Call { call, pending: Box::new(pending) },
+            metric: None,
+            also: None,
             log: None,
             publish: None,
         }
@@ -49,6 +58,8 @@ pub enum Action {
         remove: Vec<String>,
         /// Headers to set (replacing any value).
         set: Vec<(String, String)>,
+        /// Headers to add to the response on its way back (refreshed cookies, injected headers).
+        response: Vec<(String, String)>,
     },
     /// Answer locally.
     Respond(Response),
@@ -114,6 +125,49 @@ pub enum Pending {
         csrf: CsrfState,
         /// The tokens already redeemed.
         tokens: TokenResponse,
+    },
+    /// A page of the user's groups from Graph (`transitiveMemberOf`).
+    GraphPages {
+        /// What the groups are for.
+        purpose: GroupsFor,
+        /// The session being built.
+        session: Box<Session>,
+        /// Bearer for Graph.
+        access_token: String,
+        /// Pages requested so far.
+        pages: u32,
+        /// Group ids found so far.
+        found: Vec<String>,
+    },
+    /// Which of `allowed_groups` the user is in (`checkMemberGroups`).
+    GraphCheck {
+        /// What the groups are for.
+        purpose: GroupsFor,
+        /// The session being built.
+        session: Box<Session>,
+        /// Bearer for Graph.
+        access_token: String,
+    },
+    /// The token endpoint's answer to a refresh.
+    Refresh {
+        /// The session being refreshed.
+        session: Box<Session>,
+        /// Shared-data key of the refresh lease this worker holds.
+        lease: String,
+    },
+}
+
+/// Why groups are being fetched from Graph, and how to carry on once they are known.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum GroupsFor {
+    /// A sign-in: the callback completes with them.
+    SignIn(CsrfState),
+    /// A refresh: the refreshed session gets them; on failure the old one is served.
+    Refresh {
+        /// The session before the refresh.
+        old: Box<Session>,
+        /// The refresh lease held.
+        lease: String,
     },
 }
 

@@ -1,7 +1,6 @@
 //! `/oauth2/callback`: check the state against this browser's CSRF cookie, redeem the code,
 //! validate the ID token, and issue the session cookie.
 
-use crate::config::{Config, EmailDomains};
 use crate::headers::CookieWriter;
 use crate::metrics::Metric;
 use crate::oidc::id_token::{validate_id_token, Expectations, IdClaims, IssuerRule, TokenError};
@@ -11,13 +10,14 @@ use crate::oidc::token_response::{
     TokenResponse,
 };
 use crate::session::csrf::CsrfState;
-use crate::session::{chunks, Session};
+use crate::session::Session;
 
 use super::action::{Action, CallResponse, LogLevel, Outcome, Pending, Response};
 use super::entropy::bytes;
 use super::failure::Failure;
 use super::provider::{self, ProviderRecord, ProviderState};
-use super::signin::redirect_uri;
+use super::signin::{csrf_cookie_name, redirect_uri};
+use super::{groups, identity, issue};
 use super::{Context, Entropy, Request};
 
 /// Clock skew tolerated on `exp`, `nbf` and `iat`.
@@ -64,15 +64,7 @@ pub fn begin(ctx: &Context, req: &Request) -> Outcome {
         &ClientCredential::Secret(&config.client_secret),
     );
     match provider::post_form(config, &provider.record.metadata.token_endpoint, form) {
-        Ok(call) => Outcome {
-            action: Action::Call {
-                call,
-                pending: Box::new(Pending::TokenExchange { csrf }),
-            },
-            metric: None,
-            log: None,
-            publish: None,
-        },
+        Ok(call) => Outcome::call(call, Pending::TokenExchange { csrf }),
         Err(authority) => clearing_csrf(ctx, req, Failure::NoCluster(authority).outcome(req)),
     }
 }
@@ -84,7 +76,7 @@ fn check_state(ctx: &Context, req: &Request) -> Result<CsrfState, &'static str> 
         .query_param("state")
         .filter(|s| !s.is_empty())
         .ok_or("callback without state")?;
-    let name = ctx.config.cookie.csrf_name();
+    let name = csrf_cookie_name(ctx.config, &state);
     let cookie = req
         .cookies()
         .into_iter()
@@ -146,18 +138,8 @@ pub fn on_token_response(
     match validate(ctx, &csrf, &tokens, &provider.keys) {
         Err(TokenError::UnknownKid(_)) if provider.may_refetch_for_unknown_kid(ctx.now) => {
             match provider::get(ctx.config, &provider.record.metadata.jwks_uri) {
-                Ok(call) => Outcome {
-                    action: Action::Call {
-                        call,
-                        pending: Box::new(Pending::JwksForToken { csrf, tokens }),
-                    },
-                    metric: None,
-                    log: Some(super::Log {
-                        level: LogLevel::Info,
-                        message: "ID token signed by an unknown key; refetching JWKS".into(),
-                    }),
-                    publish: None,
-                },
+                Ok(call) => Outcome::call(call, Pending::JwksForToken { csrf, tokens })
+                    .with_log(LogLevel::Info, "ID token signed by an unknown key; refetching JWKS"),
                 Err(authority) => {
                     clearing_csrf(ctx, req, Failure::NoCluster(authority).outcome(req))
                 }
@@ -247,136 +229,56 @@ fn finish(
         Ok(claims) => claims,
         Err(e) => return clearing_csrf(ctx, req, Failure::IdToken(e).outcome(req)),
     };
-    let email = email_of(config, &claims);
-    if let Err(domain) = check_email(&config.email_domains, email.as_deref()) {
-        return clearing_csrf(ctx, req, Failure::EmailDenied(domain).outcome(req));
-    }
-    let session = Session {
-        user: claim_string(&claims, &config.user_id_claim).unwrap_or_else(|| claims.sub.clone()),
-        email,
-        preferred_username: claims.preferred_username.clone(),
-        name: claims.name.clone(),
-        groups: groups_of(config, &claims),
-        created_at: ctx.now,
-        expires_at: ctx.now.saturating_add(config.cookie.expire_secs),
-        id_token: config
-            .headers
-            .pass_authorization_header
-            .then(|| tokens.id_token.clone())
-            .flatten(),
-        access_token: config
-            .headers
-            .pass_access_token
-            .then(|| tokens.access_token.clone()),
-        refresh_token: None,
-        token_expires_at: claims.exp,
+    let session = match identity::session_from_claims(config, &claims, tokens, ctx.now) {
+        Ok(session) => session,
+        Err(failure) => return clearing_csrf(ctx, req, failure.outcome(req)),
     };
+    if claims.groups_overage {
+        return match groups::resolve(ctx, req, csrf, session, &tokens.access_token, rng) {
+            Ok(outcome) => outcome,
+            Err(failure) => clearing_csrf(ctx, req, failure.outcome(req)),
+        };
+    }
+    complete(ctx, req, &csrf, session, rng)
+}
+
+/// The last step of every successful sign-in: apply the group rule, then issue the cookie.
+pub fn complete(ctx: &Context, req: &Request, csrf: &CsrfState, session: Session, rng: &mut dyn Entropy) -> Outcome {
+    if let Err(failure) = identity::check_groups(ctx.config, &session.groups) {
+        return clearing_csrf(ctx, req, failure.outcome(req));
+    }
+    let session = groups::trim_for_cookie(ctx.config, session);
     let Ok(seal_nonce) = bytes(rng) else {
         return clearing_csrf(ctx, req, Failure::Entropy.outcome(req));
     };
-    let name = &config.cookie.name;
-    let sealed = session.seal(&config.cipher, name, seal_nonce);
-    let parts = chunks::split(name, &sealed, chunks::MAX_CHUNK_VALUE);
-    let writer = CookieWriter::new(&config.cookie, req.host(), ctx.now);
+    let issued = issue::session_cookies(ctx, req, &session, seal_nonce);
     let mut headers = vec![
         ("location".to_string(), csrf.return_to.clone()),
         ("cache-control".to_string(), "no-store".to_string()),
     ];
-    for (cookie, value) in &parts {
-        headers.push((
-            "set-cookie".into(),
-            writer.set(cookie, value, config.cookie.expire_secs),
-        ));
-    }
-    // Chunks left over from a bigger, older session would be glued onto the new one.
-    for stale in chunks::present_names(name, &req.cookies()) {
-        if !parts.iter().any(|(n, _)| *n == stale) {
-            headers.push(("set-cookie".into(), writer.clear(&stale)));
-        }
-    }
-    headers.push((
-        "set-cookie".into(),
-        writer.clear(&config.cookie.csrf_name()),
-    ));
-    Outcome::new(
-        Action::Respond(Response {
-            status: 302,
-            headers,
-            body: String::new(),
-        }),
+    headers.extend(issued.set_cookies.into_iter().map(|c| ("set-cookie".to_string(), c)));
+    let outcome = Outcome::new(
+        Action::Respond(Response { status: 302, headers, body: String::new() }),
         Metric::CallbackSuccess,
     )
     .with_log(
         LogLevel::Info,
         format!(
-            "signed in user={} tenant={} cookie_bytes={} chunks={} request_id={}",
+            "signed in user={} tenant={} groups={} cookie_bytes={} chunks={} request_id={}",
             session.user,
-            claims.tid.as_deref().unwrap_or("-"),
-            sealed.len(),
-            parts.len(),
+            session.tenant.as_deref().unwrap_or("-"),
+            session.groups.len(),
+            issued.sealed_len,
+            issued.chunks,
             req.request_id()
         ),
-    )
+    );
+    clearing_csrf(ctx, req, outcome)
 }
 
-/// `oidc_email_claim`, else `preferred_username` or `upn` when it is an address: Entra work
-/// accounts without a mailbox and many guests have no `email` claim.
-fn email_of(config: &Config, claims: &IdClaims) -> Option<String> {
-    let looks_like_email = |v: &String| v.contains('@') && !v.starts_with('@') && !v.ends_with('@');
-    claim_string(claims, &config.email_claim)
-        .filter(looks_like_email)
-        .or_else(|| claims.preferred_username.clone().filter(looks_like_email))
-        .or_else(|| claims.upn.clone().filter(looks_like_email))
-}
-
-/// Ok, or Err with the domain that was refused.
-fn check_email(rule: &EmailDomains, email: Option<&str>) -> Result<(), String> {
-    let domains = match rule {
-        EmailDomains::Any => return Ok(()),
-        EmailDomains::List(domains) => domains,
-    };
-    let Some(domain) = email
-        .and_then(|e| e.rsplit_once('@'))
-        .map(|(_, d)| d.to_ascii_lowercase())
-    else {
-        return Err("(no email)".to_string());
-    };
-    let allowed = domains.iter().any(|entry| match entry.strip_prefix('.') {
-        Some(parent) => domain.ends_with(&format!(".{parent}")),
-        None => domain == *entry,
-    });
-    if allowed {
-        Ok(())
-    } else {
-        Err(domain)
-    }
-}
-
-fn claim_string(claims: &IdClaims, name: &str) -> Option<String> {
-    match name {
-        "email" => claims.email.clone(),
-        "sub" => Some(claims.sub.clone()),
-        "oid" if claims.oid.is_some() => claims.oid.clone(),
-        _ => claims
-            .raw
-            .get(name)
-            .and_then(|v| v.as_str())
-            .map(str::to_string),
-    }
-}
-
-fn groups_of(config: &Config, claims: &IdClaims) -> Vec<String> {
-    if config.groups_claim == "groups" {
-        return claims.groups.clone();
-    }
-    match claims.raw.get(&config.groups_claim) {
-        Some(serde_json::Value::Array(items)) => items
-            .iter()
-            .filter_map(|v| v.as_str().map(str::to_string))
-            .collect(),
-        Some(serde_json::Value::String(one)) => vec![one.clone()],
-        _ => Vec::new(),
-    }
+/// Fail a sign-in step: the local reply for `failure`, ending the attempt.
+pub fn fail(ctx: &Context, req: &Request, failure: Failure) -> Outcome {
+    clearing_csrf(ctx, req, failure.outcome(req))
 }
 
 /// A failed callback also ends the sign-in attempt: the CSRF cookie is single use.
@@ -385,7 +287,7 @@ fn clearing_csrf(ctx: &Context, req: &Request, mut outcome: Outcome) -> Outcome 
         let writer = CookieWriter::new(&ctx.config.cookie, req.host(), ctx.now);
         response.headers.push((
             "set-cookie".into(),
-            writer.clear(&ctx.config.cookie.csrf_name()),
+            writer.clear(&csrf_cookie_name(ctx.config, &req.query_param("state").unwrap_or_default())),
         ));
     }
     outcome

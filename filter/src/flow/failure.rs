@@ -37,6 +37,19 @@ pub enum Failure {
     IdToken(TokenError),
     /// The user's email is not in `email_domains`.
     EmailDenied(String),
+    /// The user is in none of `allowed_groups`.
+    GroupDenied,
+    /// Microsoft Graph answered with an error (or not at all: status 0).
+    Graph {
+        /// HTTP status, 0 for no answer.
+        status: u16,
+        /// Graph's error code (`Authorization_RequestDenied`, `TooManyRequests`, …).
+        code: String,
+        /// Graph's `request-id`, which Microsoft support asks for.
+        request_id: String,
+    },
+    /// Graph cannot be used (not configured, no access token, too many pages, bad link).
+    GraphUnavailable(String),
     /// An endpoint under `proxy_prefix` that does not exist.
     NotFound,
     /// The request itself was malformed.
@@ -110,6 +123,16 @@ impl Failure {
                 LogLevel::Info,
                 format!("email domain {domain:?} not allowed"),
             ),
+            Failure::GroupDenied => (403, Metric::GroupDenied, LogLevel::Info, "user is in none of allowed_groups".into()),
+            Failure::Graph { status, code, request_id } => {
+                let http = match status {
+                    401 | 403 => 403,
+                    429 | 0 => 503,
+                    _ => 502,
+                };
+                (http, Metric::GraphFailure, LogLevel::Warn, format!("Microsoft Graph failed: status={status} code={code} graph_request_id={request_id}"))
+            }
+            Failure::GraphUnavailable(why) => (502, Metric::GraphFailure, LogLevel::Error, format!("Microsoft Graph unavailable: {why}")),
             Failure::NotFound => (
                 404,
                 Metric::BadRequest,
@@ -138,9 +161,24 @@ impl Failure {
             Failure::CodeRejected(_) => ("Sign-in expired", "The sign-in code was rejected (it expired or was already used). Please sign in again."),
             Failure::IdToken(_) => ("Sign-in rejected", "The identity token could not be verified."),
             Failure::EmailDenied(_) => ("Access denied", "Your account's email domain is not allowed to use this application."),
+            Failure::GroupDenied => ("Access denied", "Your account is not a member of any group allowed to use this application (allowed_groups)."),
+            Failure::Graph { status: 401 | 403, .. } => (
+                "Group membership unavailable",
+                "Your group memberships could not be read from Microsoft Graph: the app needs the User.Read permission (user or admin consent). Ask your administrator.",
+            ),
+            Failure::Graph { status: 429, .. } => ("Please retry", "Microsoft Graph is throttling requests. Please sign in again in a minute."),
+            Failure::Graph { .. } | Failure::GraphUnavailable(_) => (
+                "Group membership unavailable",
+                "Your group memberships could not be read, and access depends on them. Please try again later.",
+            ),
             Failure::NotFound => ("Not found", "There is no such page."),
             Failure::BadRequest(_) => ("Bad request", "The request could not be understood."),
         }
+    }
+
+    /// The log text alone (for callers that carry on differently).
+    pub fn summary(&self) -> String {
+        self.describe().3
     }
 
     /// The complete outcome: local reply, metric and log line.

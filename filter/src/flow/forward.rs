@@ -1,5 +1,5 @@
 //! The signed-in path: open the session cookie and forward with identity headers. This runs on
-//! every request of every signed-in user, so it does no callouts and no allocation it can avoid.
+//! every request of every signed-in user, so it does no callouts unless a refresh is due.
 
 use crate::config::Config;
 use crate::headers::{is_owned_header, parse_cookie_header};
@@ -8,8 +8,8 @@ use crate::session::chunks;
 use crate::session::crypto::CookieError;
 use crate::session::Session;
 
-use super::action::{Action, Outcome};
-use super::{Context, Request};
+use super::action::{Action, LogLevel, Outcome};
+use super::{identity, inject, refresh, Context, Request};
 
 /// Why a request has no usable session.
 #[derive(Debug)]
@@ -18,7 +18,7 @@ pub enum NoSession {
     Missing,
     /// The cookie could not be opened (tampered, truncated, foreign name, unknown key).
     Invalid(CookieError),
-    /// The session's lifetime is over.
+    /// The session's lifetime is over (or its refresh failed past the grace period).
     Expired,
 }
 
@@ -33,40 +33,81 @@ impl NoSession {
     }
 }
 
-/// Open the session; on success, the forward action with identity headers.
-pub fn with_session(ctx: &Context, req: &Request) -> Result<Outcome, NoSession> {
+/// Open the request's session cookie.
+pub fn open_session(ctx: &Context, req: &Request) -> Result<Session, NoSession> {
     let config = ctx.config;
     let cookies = req.cookies();
     let value = chunks::join(&config.cookie.name, &cookies).ok_or(NoSession::Missing)?;
-    let session = match Session::open(&config.cipher, &config.cookie.name, &value, ctx.now) {
-        Ok(session) => session,
-        Err(CookieError::Expired) => return Err(NoSession::Expired),
-        Err(other) => return Err(NoSession::Invalid(other)),
-    };
-    Ok(Outcome::new(
-        forward_action(config, req, &session),
-        Metric::SessionValid,
-    ))
+    match Session::open(&config.cipher, &config.cookie.name, &value, ctx.now) {
+        Ok(session) => Ok(session),
+        Err(CookieError::Expired) => Err(NoSession::Expired),
+        Err(other) => Err(NoSession::Invalid(other)),
+    }
+}
+
+/// Open the session; on success, forward (or refresh first when due).
+pub fn with_session(ctx: &Context, req: &Request) -> Result<Outcome, NoSession> {
+    let session = open_session(ctx, req)?;
+    if let Some(outcome) = refresh::maybe_refresh(ctx, &session)? {
+        return Ok(outcome);
+    }
+    Ok(forward_or_deny(ctx, req, &session, Vec::new()))
+}
+
+/// Forward with `session`'s identity, unless the group rule (which may have changed since
+/// sign-in) refuses it. `cookies` are `Set-Cookie` values for the response (after a refresh).
+pub fn forward_or_deny(ctx: &Context, req: &Request, session: &Session, cookies: Vec<String>) -> Outcome {
+    if let Err(failure) = identity::check_groups(ctx.config, &session.groups) {
+        return failure.outcome(req).with_log(LogLevel::Info, format!("user={} not in allowed_groups request_id={}", session.user, req.request_id()));
+    }
+    let mut response: Vec<(String, String)> = cookies.into_iter().map(|c| ("set-cookie".to_string(), c)).collect();
+    response.extend(inject::render(&ctx.config.inject_response, session));
+    Outcome::new(forward_action(ctx.config, req, session, response), Metric::SessionValid)
+}
+
+/// Forward a request that needs no identity (skipped routes), still without spoofed headers.
+pub fn anonymous(config: &Config, req: &Request, metric: Metric) -> Outcome {
+    let mut remove = strip_list(config, req);
+    let mut set = Vec::new();
+    strip_our_cookies(config, req, &mut remove, &mut set);
+    Outcome::new(Action::Forward { remove, set, response: Vec::new() }, metric)
 }
 
 /// Strip what the client may not send, and set what the upstream may trust.
-pub fn forward_action(config: &Config, req: &Request, session: &Session) -> Action {
+pub fn forward_action(config: &Config, req: &Request, session: &Session, response: Vec<(String, String)>) -> Action {
+    let mut remove = strip_list(config, req);
+    let mut set = identity_headers(config, session);
+    set.extend(inject::render(&config.inject_request, session));
+    strip_our_cookies(config, req, &mut remove, &mut set);
+    Action::Forward { remove, set, response }
+}
+
+/// Every incoming header the filter owns: identity headers (any case, `_` for `-`) and the
+/// names `injectRequestHeaders` sets, unless they preserve the client's value.
+fn strip_list(config: &Config, req: &Request) -> Vec<String> {
     let mut remove: Vec<String> = Vec::new();
     for (name, _) in &req.headers {
-        if is_owned_header(name) && !remove.iter().any(|n| n.eq_ignore_ascii_case(name)) {
+        let injected = config.inject_request.iter().any(|h| !h.preserve_request_value && same_header(&h.name, name));
+        if (is_owned_header(name) || injected) && !remove.iter().any(|n| n.eq_ignore_ascii_case(name)) {
             remove.push(name.to_ascii_lowercase());
         }
     }
-    let mut set = identity_headers(config, session);
-    // The upstream never needs our cookies, and an upstream that logs request headers would
-    // otherwise write working sessions into its logs.
+    remove
+}
+
+fn same_header(a: &str, b: &str) -> bool {
+    a.len() == b.len() && a.bytes().zip(b.bytes()).all(|(x, y)| x.eq_ignore_ascii_case(&y) || matches!((x, y), (b'-', b'_') | (b'_', b'-')))
+}
+
+/// The upstream never needs our cookies, and an upstream that logs request headers would
+/// otherwise write working sessions into its logs.
+fn strip_our_cookies(config: &Config, req: &Request, remove: &mut Vec<String>, set: &mut Vec<(String, String)>) {
     if let Some(cookie) = cookies_without_ours(config, req) {
         match cookie {
             Some(rest) => set.push(("cookie".to_string(), rest)),
             None => remove.push("cookie".to_string()),
         }
     }
-    Action::Forward { remove, set }
 }
 
 /// The identity headers for a session, per configuration.
@@ -83,10 +124,7 @@ pub fn identity_headers(config: &Config, session: &Session) -> Vec<(String, Stri
         push("x-forwarded-user", Some(&session.user));
         push("x-forwarded-email", session.email.as_deref());
         push("x-forwarded-groups", Some(&groups));
-        push(
-            "x-forwarded-preferred-username",
-            session.preferred_username.as_deref(),
-        );
+        push("x-forwarded-preferred-username", session.preferred_username.as_deref());
     }
     if h.pass_access_token {
         push("x-forwarded-access-token", session.access_token.as_deref());
@@ -95,15 +133,9 @@ pub fn identity_headers(config: &Config, session: &Session) -> Vec<(String, Stri
         push("x-auth-request-user", Some(&session.user));
         push("x-auth-request-email", session.email.as_deref());
         push("x-auth-request-groups", Some(&groups));
-        push(
-            "x-auth-request-preferred-username",
-            session.preferred_username.as_deref(),
-        );
+        push("x-auth-request-preferred-username", session.preferred_username.as_deref());
         if h.pass_access_token {
-            push(
-                "x-auth-request-access-token",
-                session.access_token.as_deref(),
-            );
+            push("x-auth-request-access-token", session.access_token.as_deref());
         }
     }
     if h.pass_authorization_header {
@@ -114,19 +146,21 @@ pub fn identity_headers(config: &Config, session: &Session) -> Vec<(String, Stri
     set
 }
 
+/// Whether a cookie name belongs to the filter: the session and its chunks, the CSRF cookie,
+/// and per-request CSRF cookies.
+pub fn is_our_cookie(config: &Config, cookie: &str) -> bool {
+    let name = config.cookie.name.as_str();
+    cookie == name
+        || cookie.strip_prefix(name).and_then(|rest| rest.strip_prefix('_')).is_some_and(|rest| {
+            rest == "csrf"
+                || rest.starts_with("csrf_")
+                || (!rest.is_empty() && rest.bytes().all(|b| b.is_ascii_digit()))
+        })
+}
+
 /// None when the request carries none of our cookies (nothing to change); Some(None) when only
 /// ours were there; Some(Some(rest)) otherwise.
 fn cookies_without_ours(config: &Config, req: &Request) -> Option<Option<String>> {
-    let name = config.cookie.name.as_str();
-    let ours = |cookie: &str| {
-        cookie == name
-            || cookie
-                .strip_prefix(name)
-                .and_then(|rest| rest.strip_prefix('_'))
-                .is_some_and(|rest| {
-                    rest == "csrf" || (!rest.is_empty() && rest.bytes().all(|b| b.is_ascii_digit()))
-                })
-    };
     let mut found = false;
     let mut kept: Vec<String> = Vec::new();
     for (header, value) in &req.headers {
@@ -138,9 +172,7 @@ fn cookies_without_ours(config: &Config, req: &Request) -> Option<Option<String>
             if trimmed.is_empty() {
                 continue;
             }
-            let is_ours = parse_cookie_header(trimmed)
-                .next()
-                .is_some_and(|(n, _)| ours(&n));
+            let is_ours = parse_cookie_header(trimmed).next().is_some_and(|(n, _)| is_our_cookie(config, &n));
             if is_ours {
                 found = true;
             } else {

@@ -2,6 +2,7 @@
 //! cookie, the sign-in page, and what unauthenticated requests get.
 
 use crate::headers::CookieWriter;
+use sha2::Digest;
 use crate::metrics::Metric;
 use crate::redirect::validate_redirect;
 use crate::session::csrf::{random_token, CsrfState};
@@ -140,6 +141,28 @@ pub fn sign_in_page(ctx: &Context, req: &Request, return_to: &str) -> Outcome {
     )
 }
 
+/// Name of the CSRF cookie for a sign-in with `state`: one shared name, or with
+/// `cookie_csrf_per_request` one per attempt, so sign-ins started in several tabs at once do not
+/// overwrite each other's cookie.
+pub fn csrf_cookie_name(config: &crate::config::Config, state: &str) -> String {
+    if !config.lifecycle.csrf_per_request {
+        return config.cookie.csrf_name();
+    }
+    let digest = sha2::Sha256::digest(state.as_bytes());
+    let tag: String = digest.iter().take(8).map(|b| format!("{b:02x}")).collect();
+    format!("{}_{tag}", config.cookie.csrf_name())
+}
+
+/// Add deletions of every session cookie chunk the request carries to a local reply.
+pub fn clear_session_cookies(ctx: &Context, req: &Request, outcome: &mut Outcome) {
+    if let Action::Respond(response) = &mut outcome.action {
+        let writer = CookieWriter::new(&ctx.config.cookie, req.host(), ctx.now);
+        for name in chunks::present_names(&ctx.config.cookie.name, &req.cookies()) {
+            response.headers.push(("set-cookie".to_string(), writer.clear(&name)));
+        }
+    }
+}
+
 /// The redirect URI registered at the provider: configured, or this host's callback.
 pub fn redirect_uri(ctx: &Context, req: &Request) -> String {
     match &ctx.config.redirect_url {
@@ -192,7 +215,7 @@ fn begin(
     let endpoint = &provider.record.metadata.authorization_endpoint;
     let separator = if endpoint.contains('?') { '&' } else { '?' };
     let location = format!("{endpoint}{separator}{}", query.finish());
-    let csrf_name = config.cookie.csrf_name();
+    let csrf_name = csrf_cookie_name(config, &csrf.state);
     let writer = CookieWriter::new(&config.cookie, req.host(), ctx.now);
     cookies.push(writer.set(
         &csrf_name,

@@ -5,6 +5,7 @@ use crate::metrics::Metric;
 use crate::session::chunks;
 
 use super::action::{Action, LogLevel, Outcome, Response};
+use super::forward::open_session;
 use super::signin::requested_redirect;
 use super::{Context, Request};
 
@@ -17,7 +18,8 @@ pub fn sign_out(ctx: &Context, req: &Request) -> Outcome {
         names.insert(0, config.cookie.name.clone());
     }
     names.push(config.cookie.csrf_name());
-    let location = requested_redirect(ctx, req).unwrap_or_else(|| "/".to_string());
+    let target = requested_redirect(ctx, req).unwrap_or_else(|| "/".to_string());
+    let location = end_session_location(ctx, req, &target).unwrap_or(target);
     let mut headers = vec![
         ("location".to_string(), location),
         ("cache-control".to_string(), "no-store".to_string()),
@@ -39,4 +41,27 @@ pub fn sign_out(ctx: &Context, req: &Request) -> Outcome {
         LogLevel::Info,
         format!("signed out request_id={}", req.request_id()),
     )
+}
+
+/// With `end_session_redirect`, the provider's `end_session_endpoint` with the target as
+/// `post_logout_redirect_uri` (absolute, as Entra requires), and the ID token as
+/// `id_token_hint` when the session kept one (Entra then skips the account picker).
+fn end_session_location(ctx: &Context, req: &Request, target: &str) -> Option<String> {
+    if !ctx.config.lifecycle.end_session_redirect {
+        return None;
+    }
+    let endpoint = ctx.provider?.record.metadata.end_session_endpoint.clone()?;
+    let absolute = if target.starts_with('/') {
+        format!("{}://{}{target}", req.scheme(), req.authority())
+    } else {
+        target.to_string()
+    };
+    let mut query = url::form_urlencoded::Serializer::new(String::new());
+    query.append_pair("post_logout_redirect_uri", &absolute);
+    query.append_pair("client_id", &ctx.config.client_id);
+    if let Some(token) = open_session(ctx, req).ok().and_then(|s| s.id_token) {
+        query.append_pair("id_token_hint", &token);
+    }
+    let separator = if endpoint.contains('?') { '&' } else { '?' };
+    Some(format!("{endpoint}{separator}{}", query.finish()))
 }

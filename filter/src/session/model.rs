@@ -41,6 +41,12 @@ pub struct Session {
     /// Unix seconds when the access/ID token expires (from `expires_in` / `exp`).
     #[serde(rename = "t", default)]
     pub token_expires_at: u64,
+    /// Tenant id (`tid`), for logs and the tenant rule on refresh.
+    #[serde(rename = "d", default, skip_serializing_if = "Option::is_none")]
+    pub tenant: Option<String>,
+    /// Extra ID-token claims that injected headers need (only those configured).
+    #[serde(rename = "k", default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub claims: std::collections::BTreeMap<String, String>,
 }
 
 impl Session {
@@ -145,6 +151,7 @@ mod tests {
             access_token: access_token.then(|| token("access", 1536)),
             refresh_token: None,
             token_expires_at: 1_700_003_600,
+            ..Default::default()
         }
     }
 

@@ -74,6 +74,13 @@ pub fn id_token(base_url: &str, s: &Subject<'_>, nonce: Option<&str>) -> Value {
     Value::Object(c)
 }
 
+/// The `_claim_sources.src1.endpoint` of an overage token. Entra still points at the retired
+/// Azure AD Graph (`graph.windows.net`), not Microsoft Graph, so clients must not call it as
+/// is: they read the user from the token and ask Microsoft Graph instead.
+pub fn overage_endpoint(tid: &str, oid: &str) -> String {
+    format!("https://graph.windows.net/{tid}/users/{oid}/getMemberObjects")
+}
+
 /// `groups`, or past [`GROUPS_LIMIT`] the overage markers pointing at Graph.
 fn add_groups(c: &mut Map<String, Value>, u: &User) {
     if u.groups.is_empty() {
@@ -86,9 +93,7 @@ fn add_groups(c: &mut Map<String, Value>, u: &User) {
     c.insert("_claim_names".into(), json!({"groups": "src1"}));
     c.insert(
         "_claim_sources".into(),
-        json!({"src1": {"endpoint": format!(
-            "https://graph.microsoft.com/v1.0/users/{}/getMemberObjects", u.oid
-        )}}),
+        json!({"src1": {"endpoint": overage_endpoint(&u.tenant, &u.oid)}}),
     );
 }
 
@@ -120,7 +125,7 @@ pub fn access_token(s: &Subject<'_>) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::emulator::config::{alice, bob};
+    use crate::emulator::users::{alice, bob};
 
     fn subject<'a>(user: &'a User, scopes: &'a [String]) -> Subject<'a> {
         Subject {
@@ -206,8 +211,8 @@ mod tests {
                 assert_eq!(
                     c["_claim_sources"]["src1"]["endpoint"],
                     format!(
-                        "https://graph.microsoft.com/v1.0/users/{}/getMemberObjects",
-                        user.oid
+                        "https://graph.windows.net/{}/users/{}/getMemberObjects",
+                        user.tenant, user.oid
                     )
                 );
             }

@@ -6,6 +6,7 @@ use base64::Engine;
 
 use super::config::{AssertionContext, Client};
 use super::errors::EntraError;
+use super::federated;
 use super::http::{Params, Request};
 use super::state::Shared;
 
@@ -58,9 +59,11 @@ pub fn authenticate<'a>(
     }
 }
 
-/// Extension point for federated credentials: with no [`AssertionCheck`] configured any
-/// assertion is accepted; a configured check decides (and can model expired assertions).
+/// A client with a [`FederatedCredential`] gets Entra's verification ([`federated::verify`]
+/// against the emulator's clock). For other clients the configured [`AssertionCheck`]
+/// decides; with none, any assertion is accepted.
 ///
+/// [`FederatedCredential`]: super::federated::FederatedCredential
 /// [`AssertionCheck`]: super::config::AssertionCheck
 fn check_assertion(
     shared: &Shared,
@@ -68,6 +71,9 @@ fn check_assertion(
     assertion: &str,
     token_endpoint: &str,
 ) -> Result<(), EntraError> {
+    if let Some(credential) = &client.federated {
+        return federated::verify(credential, assertion, shared.clock.now());
+    }
     let Some(check) = &shared.cfg.assertion_check else {
         return Ok(());
     };

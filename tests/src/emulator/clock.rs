@@ -79,6 +79,15 @@ pub fn entra_timestamp(unix: u64) -> String {
     )
 }
 
+/// ISO 8601 without fraction or zone, as Graph's `innerError.date`: `2024-05-01T12:34:56`.
+pub fn iso_timestamp(unix: u64) -> String {
+    let c = civil(unix);
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}",
+        c.year, c.month, c.day, c.hour, c.minute, c.second
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -94,6 +103,8 @@ mod tests {
         ];
         for (unix, want) in cases {
             assert_eq!(entra_timestamp(unix), want, "{unix}");
+            let iso = want.replace(' ', "T").replace('Z', "");
+            assert_eq!(iso_timestamp(unix), iso, "{unix}");
         }
     }
 

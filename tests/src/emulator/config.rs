@@ -4,6 +4,9 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::federated::FederatedCredential;
+use super::users::{alice, bob, default_roles, group_users};
+
 /// The tenant every default user and client lives in.
 pub const DEFAULT_TENANT_ID: &str = "11111111-1111-1111-1111-111111111111";
 /// The default tenant's verified domain; it works as a tenant alias in URLs.
@@ -42,6 +45,10 @@ pub struct Client {
     /// `[::1]`) is ignored (RFC 8252 §7.3, which Entra follows). Emulator extension: an entry
     /// ending in `*` matches every URI that starts with the part before the `*`.
     pub redirect_uris: Vec<String>,
+    /// Federated identity credential (workload identity): when set, a `client_assertion` must
+    /// be a token from that issuer for that subject and audience, verified like Entra does
+    /// (see [`crate::emulator::FederatedCredential`]).
+    pub federated: Option<FederatedCredential>,
 }
 
 /// A user account.
@@ -60,8 +67,24 @@ pub struct User {
     pub name: String,
     /// Mail address; the `email` claim is only present when this is set, as on Entra.
     pub email: Option<String>,
-    /// Group object ids; more than 200 turn into the overage markers instead of `groups`.
+    /// Group object ids, transitive memberships included (the emulator has no nesting); more
+    /// than 200 turn into the overage markers instead of `groups`. Graph lists them in this
+    /// order. Directory roles are in [`EmulatorConfig::directory_roles`].
     pub groups: Vec<String>,
+}
+
+/// A directory role (Global Reader, …): Graph lists it among a member's
+/// `transitiveMemberOf` as `#microsoft.graph.directoryRole`; it is never a group.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DirectoryRole {
+    /// Object id of the activated role in the tenant.
+    pub id: String,
+    /// Display name.
+    pub display_name: String,
+    /// Id of the built-in role template (the same in every tenant).
+    pub role_template_id: String,
+    /// Object ids (`oid`) of the users holding the role.
+    pub members: Vec<String>,
 }
 
 /// What the token endpoint knows about a client assertion it is asked to accept.
@@ -116,12 +139,19 @@ pub struct EmulatorConfig {
     /// When true (default), redeeming a refresh token revokes it. Real Entra keeps old
     /// refresh tokens valid; the strict mode catches clients that keep using a stale one.
     pub revoke_used_refresh_tokens: bool,
-    /// Client-assertion verifier; see [`AssertionCheck`].
+    /// Client-assertion verifier for clients without a federated credential; see
+    /// [`AssertionCheck`].
     pub assertion_check: Option<AssertionCheck>,
+    /// Directory roles and who holds them.
+    pub directory_roles: Vec<DirectoryRole>,
+    /// Largest page Graph returns, whatever `$top` asks (Graph's own limit is 999; lower it to
+    /// make a test walk several pages).
+    pub graph_page_limit: usize,
 }
 
 impl Default for EmulatorConfig {
-    /// One tenant, one client (loopback `/oauth2/callback` on any port), users alice and bob.
+    /// One tenant, one client (loopback `/oauth2/callback` on any port), users alice, bob and
+    /// the group-count users of [`group_users`] (two of them hold directory roles).
     fn default() -> Self {
         EmulatorConfig {
             tenants: vec![Tenant {
@@ -135,8 +165,9 @@ impl Default for EmulatorConfig {
                     "http://127.0.0.1/oauth2/callback".to_string(),
                     "http://localhost/oauth2/callback".to_string(),
                 ],
+                federated: None,
             }],
-            users: vec![alice(), bob()],
+            users: [vec![alice(), bob()], group_users()].concat(),
             auto_login: None,
             login_hint_skips_form: false,
             port: 0,
@@ -145,33 +176,9 @@ impl Default for EmulatorConfig {
             refresh_token_lifetime: Duration::from_secs(24 * 3600),
             revoke_used_refresh_tokens: true,
             assertion_check: None,
+            directory_roles: default_roles(),
+            graph_page_limit: 999,
         }
-    }
-}
-
-/// alice: has a mail address (distinct from her UPN) and three groups.
-pub fn alice() -> User {
-    User {
-        username: "alice@contoso.example".to_string(),
-        password: "alice-password".to_string(),
-        tenant: DEFAULT_TENANT_ID.to_string(),
-        oid: "aaaaaaaa-1111-4111-8111-000000000001".to_string(),
-        name: "Alice Smith".to_string(),
-        email: Some("alice.smith@contoso.example".to_string()),
-        groups: ALICE_GROUPS.iter().map(|g| g.to_string()).collect(),
-    }
-}
-
-/// bob: no mailbox, so no `email` claim; no groups.
-pub fn bob() -> User {
-    User {
-        username: "bob@contoso.example".to_string(),
-        password: "bob-password".to_string(),
-        tenant: DEFAULT_TENANT_ID.to_string(),
-        oid: "bbbbbbbb-2222-4222-8222-000000000002".to_string(),
-        name: "Bob Jones".to_string(),
-        email: None,
-        groups: Vec::new(),
     }
 }
 
@@ -198,6 +205,14 @@ impl EmulatorConfig {
     /// The user with this object id.
     pub fn user_by_oid(&self, oid: &str) -> Option<&User> {
         self.users.iter().find(|u| u.oid.eq_ignore_ascii_case(oid))
+    }
+
+    /// The directory roles `oid` holds.
+    pub fn roles_of(&self, oid: &str) -> Vec<&DirectoryRole> {
+        self.directory_roles
+            .iter()
+            .filter(|r| r.members.iter().any(|m| m.eq_ignore_ascii_case(oid)))
+            .collect()
     }
 }
 

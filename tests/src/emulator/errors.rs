@@ -32,6 +32,10 @@ pub struct ErrorIds {
     pub now: u64,
 }
 
+/// Where Entra's federated-credential errors send the reader.
+const WORKLOAD_IDENTITY_DOC: &str =
+    "https://learn.microsoft.com/entra/workload-id/workload-identity-federation";
+
 fn err(status: u16, error: &'static str, code: u32, message: String) -> EntraError {
     EntraError {
         status,
@@ -232,6 +236,56 @@ impl EntraError {
     /// A client-assertion check's own verdict.
     pub fn assertion_rejected(code: u32, message: String) -> Self {
         err(401, "invalid_client", code, message)
+    }
+
+    // ---- token: workload identity (federated credentials) ----
+
+    /// AADSTS700211: no federated credential of the app has the assertion's issuer.
+    pub fn federated_issuer_mismatch(issuer: &str) -> Self {
+        err(401, "invalid_client", 700211, format!(
+            "No matching federated identity record found for presented assertion issuer '{issuer}'. Please check your federated identity credential Subject, Audience and Issuer against the presented assertion. {WORKLOAD_IDENTITY_DOC}"
+        ))
+    }
+
+    /// AADSTS700213: the issuer matches but no credential has the assertion's subject
+    /// (compared case-sensitively, as Entra has since 2024).
+    pub fn federated_subject_mismatch(subject: &str) -> Self {
+        err(401, "invalid_client", 700213, format!(
+            "No matching federated identity record found for presented assertion subject '{subject}'. Check your federated identity credential Subject, Audience and Issuer against the presented assertion. {WORKLOAD_IDENTITY_DOC}"
+        ))
+    }
+
+    /// AADSTS70021: issuer and subject match but the audience does not; Entra's original,
+    /// generic "no matching record" error, which names all three (and is `invalid_request`).
+    pub fn federated_no_match(issuer: &str, subject: &str, audience: &str) -> Self {
+        err(400, "invalid_request", 70021, format!(
+            "No matching federated identity record found for presented assertion. Assertion Issuer: '{issuer}'. Assertion Subject: '{subject}'. Assertion Audience: '{audience}'. {WORKLOAD_IDENTITY_DOC}"
+        ))
+    }
+
+    /// AADSTS7000272: the assertion's `kid` is not among the issuer's published keys.
+    pub fn federated_key_not_found(kid: &str, issuer: &str) -> Self {
+        err(401, "invalid_client", 7000272, format!(
+            "The certificate with identifier {kid} used to sign the federated credential could not be found in the metadata of identity provider {issuer}. Please validate that your Identity Provider's metadata exposes the key used to sign the incoming token."
+        ))
+    }
+
+    /// AADSTS700027: the assertion's signature does not verify with the issuer's key.
+    pub fn assertion_bad_signature() -> Self {
+        err(
+            401,
+            "invalid_client",
+            700027,
+            "Client assertion failed signature validation.".into(),
+        )
+    }
+
+    /// AADSTS700024: the assertion is expired or not yet valid (`exp`/`nbf`); a client reading
+    /// a rotated token file fresh and retrying once recovers from this.
+    pub fn assertion_time_range(now: &str, valid_from: &str, expiry: &str) -> Self {
+        err(401, "invalid_client", 700024, format!(
+            "Client assertion is not within its valid time range. Current time: {now}, assertion valid from {valid_from}, expiry time of assertion {expiry}. Review the documentation at https://learn.microsoft.com/entra/identity-platform/certificate-credentials ."
+        ))
     }
 
     // ---- token: grants ----

@@ -16,18 +16,24 @@ pub enum Endpoint {
     Token,
     /// `GET|POST /{tenant}/oauth2/v2.0/logout`.
     Logout,
+    /// Microsoft Graph, everything under `/v1.0/` (see [`crate::emulator::Emulator::graph_base_url`]).
+    Graph,
 }
 
 /// What goes wrong at an endpoint.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Fault {
     /// Answer with this status: an Entra-shaped JSON error (`AADSTS90033`, transient) for
-    /// JSON endpoints, an HTML error page for authorize and logout. 429 and 503 carry
+    /// JSON endpoints, an HTML error page for authorize and logout, a Graph-shaped error
+    /// (`TooManyRequests`, `serviceNotAvailable`, …) for Graph. 429 and 503 carry
     /// `Retry-After: 1`.
     Status(u16),
+    /// Answer `429` (shaped as for [`Fault::Status`]) with `Retry-After: <seconds>`.
+    Throttled(u32),
     /// Wait this long, then answer normally.
     Delay(Duration),
-    /// `200` with `Content-Type: application/json` and a truncated JSON body.
+    /// `200` with `Content-Type: application/json` and a truncated JSON body (for Graph, a
+    /// truncated `transitiveMemberOf` page).
     MalformedJson,
     /// Close the connection without sending a byte of response.
     Close,
@@ -81,6 +87,8 @@ pub struct Counts {
     pub token: u64,
     /// Logout requests.
     pub logout: u64,
+    /// Microsoft Graph requests.
+    pub graph: u64,
     /// Anything else (unknown paths, error page).
     pub other: u64,
 }
@@ -99,6 +107,7 @@ impl Counts {
             Endpoint::Authorize => self.authorize,
             Endpoint::Token => self.token,
             Endpoint::Logout => self.logout,
+            Endpoint::Graph => self.graph,
         }
     }
 
@@ -109,6 +118,7 @@ impl Counts {
             Some(Endpoint::Authorize) => &mut self.authorize,
             Some(Endpoint::Token) => &mut self.token,
             Some(Endpoint::Logout) => &mut self.logout,
+            Some(Endpoint::Graph) => &mut self.graph,
             None => &mut self.other,
         }
     }
@@ -143,12 +153,14 @@ mod tests {
             Some(Endpoint::Token),
             Some(Endpoint::Token),
             Some(Endpoint::Jwks),
+            Some(Endpoint::Graph),
             None,
         ] {
             counts.record(e);
         }
         assert_eq!(counts.get(Endpoint::Token), 2);
         assert_eq!(counts.get(Endpoint::Jwks), 1);
+        assert_eq!(counts.get(Endpoint::Graph), 1);
         assert_eq!(counts.get(Endpoint::Discovery), 0);
         assert_eq!(counts.other, 1);
     }

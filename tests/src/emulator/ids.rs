@@ -3,6 +3,7 @@
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use rand::RngCore;
+use sha2::{Digest, Sha256};
 
 /// Unpadded base64url, the encoding of every JWT segment and PKCE challenge.
 pub fn b64url(bytes: &[u8]) -> String {
@@ -21,6 +22,19 @@ pub fn random_token(n: usize) -> String {
 pub fn random_guid() -> String {
     let mut b = [0u8; 16];
     rand::thread_rng().fill_bytes(&mut b);
+    guid_from_bytes(b)
+}
+
+/// A version-4-shaped GUID derived from `seed` (SHA-256), so directories built from names
+/// (group ids, object ids) are the same in every run and every process.
+pub fn derived_guid(seed: &str) -> String {
+    let digest = Sha256::digest(seed.as_bytes());
+    let mut b = [0u8; 16];
+    b.copy_from_slice(&digest[..16]);
+    guid_from_bytes(b)
+}
+
+fn guid_from_bytes(mut b: [u8; 16]) -> String {
     b[6] = (b[6] & 0x0f) | 0x40;
     b[8] = (b[8] & 0x3f) | 0x80;
     let hex: String = b.iter().map(|x| format!("{x:02x}")).collect();
@@ -53,6 +67,15 @@ mod tests {
         let a = random_guid();
         assert!(is_guid(&a), "{a}");
         assert_ne!(a, random_guid());
+        assert_eq!(&a[14..15], "4");
+    }
+
+    #[test]
+    fn derived_guids_are_stable_guids_that_depend_on_the_seed() {
+        let a = derived_guid("groups250@contoso.example|group|0");
+        assert!(is_guid(&a), "{a}");
+        assert_eq!(a, derived_guid("groups250@contoso.example|group|0"));
+        assert_ne!(a, derived_guid("groups250@contoso.example|group|1"));
         assert_eq!(&a[14..15], "4");
     }
 

@@ -98,11 +98,11 @@ pub fn sign(key: &KeyMaterial, claims: &Value, tamper: Option<Tamper>) -> String
         }
         Some(Tamper::UnknownKid) => {
             let input = format!("{}.{payload}", header("RS256", &random_token(20)));
-            format!("{input}.{}", rs256(key, &input))
+            format!("{input}.{}", rs256_signature(key, &input))
         }
         Some(Tamper::SignedByOtherKey) => {
             let input = format!("{}.{payload}", header("RS256", &key.kid));
-            format!("{input}.{}", rs256(&outsider_key(), &input))
+            format!("{input}.{}", rs256_signature(&outsider_key(), &input))
         }
         Some(Tamper::BadSignature) => {
             let input = format!("{}.{payload}", header("RS256", &key.kid));
@@ -114,7 +114,7 @@ pub fn sign(key: &KeyMaterial, claims: &Value, tamper: Option<Tamper>) -> String
         }
         _ => {
             let input = format!("{}.{payload}", header("RS256", &key.kid));
-            format!("{input}.{}", rs256(key, &input))
+            format!("{input}.{}", rs256_signature(key, &input))
         }
     }
 }
@@ -125,7 +125,8 @@ fn rs256_raw(key: &KeyMaterial, input: &str) -> Vec<u8> {
         .to_vec()
 }
 
-fn rs256(key: &KeyMaterial, input: &str) -> String {
+/// Base64url RS256 signature of `input` (a JWT's `header.payload`).
+pub fn rs256_signature(key: &KeyMaterial, input: &str) -> String {
     b64url(&rs256_raw(key, input))
 }
 

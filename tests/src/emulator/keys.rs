@@ -80,10 +80,10 @@ fn generate_or_die() -> Arc<KeyMaterial> {
     }
 }
 
-/// The `index`-th key of the process-wide pool, generated on first use.
-pub fn pool_key(index: usize) -> Arc<KeyMaterial> {
-    static POOL: OnceLock<Mutex<Vec<Arc<KeyMaterial>>>> = OnceLock::new();
-    let mut pool = POOL
+type Pool = OnceLock<Mutex<Vec<Arc<KeyMaterial>>>>;
+
+fn from_pool(pool: &Pool, index: usize) -> Arc<KeyMaterial> {
+    let mut pool = pool
         .get_or_init(|| Mutex::new(Vec::new()))
         .lock()
         .unwrap_or_else(|e| e.into_inner());
@@ -91,6 +91,19 @@ pub fn pool_key(index: usize) -> Arc<KeyMaterial> {
         pool.push(generate_or_die());
     }
     Arc::clone(&pool[index])
+}
+
+/// The `index`-th key of the process-wide pool, generated on first use.
+pub fn pool_key(index: usize) -> Arc<KeyMaterial> {
+    static POOL: Pool = OnceLock::new();
+    from_pool(&POOL, index)
+}
+
+/// The `index`-th key of a second pool, for issuers other than Entra (a Kubernetes cluster
+/// signing service-account tokens); never published by an emulator.
+pub fn foreign_key(index: usize) -> Arc<KeyMaterial> {
+    static POOL: Pool = OnceLock::new();
+    from_pool(&POOL, index)
 }
 
 /// A key no emulator ever publishes: tokens signed with it must be rejected.
@@ -171,6 +184,7 @@ mod tests {
         ring.retire_old();
         assert_eq!(ring.published().len(), 1);
         assert_ne!(outsider_key().kid, second);
+        assert_ne!(foreign_key(0).kid, pool_key(0).kid);
     }
 
     #[test]

@@ -1,16 +1,24 @@
-//! An in-process Microsoft Entra ID (v2.0 endpoints) for tests and the demo.
+//! An in-process Microsoft Entra ID (v2.0 endpoints) and Microsoft Graph for tests and the
+//! demo.
 //!
 //! It behaves like Entra as Microsoft documents it, not like any one client: discovery for
 //! tenant GUIDs, domains and the `common`/`organizations`/`consumers` aliases; a JWKS without
 //! `alg`; the authorization code flow with PKCE, a login form and an SSO cookie; the token
-//! endpoint with secret, Basic and assertion client authentication, refresh token rotation and
-//! Entra-shaped `AADSTS` errors; logout. Tests can inject faults, corrupt ID tokens, rotate
-//! keys and move the clock.
+//! endpoint with secret, Basic and assertion client authentication (federated credentials
+//! verified like Entra: workload identity), refresh token rotation and Entra-shaped `AADSTS`
+//! errors; logout; several tenants and personal accounts; group overage; and the Graph calls
+//! that resolve overage (`transitiveMemberOf`, `checkMemberGroups`, `getMemberObjects`). Tests
+//! can inject faults, corrupt ID tokens, rotate keys and move the clock.
+//!
+//! Graph is served on the same port under `/v1.0/`: [`Emulator::graph_base_url`] is what a
+//! proxy config uses as its Graph URL (`entra_id_graph_url`), and the Graph host maps to the
+//! same Envoy cluster as the login host.
 //!
 //! ```no_run
 //! use entra_proxy_tests::emulator::{Emulator, EmulatorConfig};
 //! let entra = Emulator::start(EmulatorConfig::default());
 //! let issuer_url = entra.issuer_url_for("11111111-1111-1111-1111-111111111111");
+//! let graph = format!("{}/v1.0/me/transitiveMemberOf?$select=id&$top=999", entra.graph_base_url());
 //! ```
 
 mod authorize;
@@ -22,10 +30,13 @@ mod config;
 mod discovery;
 mod errors;
 mod faults;
+mod federated;
+mod graph;
 mod http;
 mod ids;
 mod jwt;
 mod keys;
+mod kubernetes;
 mod logout;
 mod pages;
 mod redirect;
@@ -35,6 +46,7 @@ mod state;
 mod store;
 mod tenants;
 mod token;
+mod users;
 
 #[cfg(test)]
 mod tests;
@@ -48,16 +60,24 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 
-pub use claims::{pairwise_sub, GRAPH_APP_ID, GROUPS_LIMIT};
+pub use claims::{overage_endpoint, pairwise_sub, GRAPH_APP_ID, GROUPS_LIMIT};
 pub use client_auth::JWT_BEARER;
 pub use config::{
-    alice, bob, AssertionCheck, AssertionCheckFn, AssertionContext, Client, EmulatorConfig, Tenant,
-    User, ALICE_GROUPS, CONSUMERS_TENANT_ID, DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET,
+    AssertionCheck, AssertionCheckFn, AssertionContext, Client, DirectoryRole, EmulatorConfig,
+    Tenant, User, ALICE_GROUPS, CONSUMERS_TENANT_ID, DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET,
     DEFAULT_TENANT_ID, DEFAULT_TENANT_NAME,
 };
 pub use faults::{Counts, Endpoint, Fault};
+pub use federated::{FederatedCredential, IssuerKey, NBF_SKEW, TOKEN_EXCHANGE_AUDIENCE};
+pub use graph::{CHECK_MEMBER_GROUPS_LIMIT, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
 pub use jwt::Tamper;
+pub use kubernetes::{service_account_subject, KubernetesIssuer, SERVICE_ACCOUNT_TOKEN_LIFETIME};
 pub use store::AccessGrant;
+pub use users::{
+    alice, bob, fabrikam_user, group_id, group_users, personal_user, user_with_groups,
+    woodgrove_user, FABRIKAM_TENANT_ID, GLOBAL_READER_ROLE_ID, GROUP_USERS,
+    REPORTS_READER_ROLE_ID, WOODGROVE_TENANT_ID,
+};
 
 use state::{lock, Shared};
 
@@ -118,6 +138,13 @@ impl Emulator {
 
     /// `http://127.0.0.1:PORT`.
     pub fn base_url(&self) -> String {
+        self.shared.base_url.clone()
+    }
+
+    /// Microsoft Graph's base URL on this emulator: the same `http://127.0.0.1:PORT` (Graph
+    /// paths start with `/v1.0/`, which no tenant segment can be). Use it where the real one
+    /// is `https://graph.microsoft.com`.
+    pub fn graph_base_url(&self) -> String {
         self.shared.base_url.clone()
     }
 
@@ -250,6 +277,29 @@ impl Emulator {
     /// The emulator's current time, Unix seconds.
     pub fn now(&self) -> u64 {
         self.shared.clock.now()
+    }
+
+    /// A Graph access token for `username` and `client_id` with the delegated permissions of
+    /// `scope` (as the token endpoint would grant them: only OIDC scopes give `User.Read`),
+    /// issued now and accepted by the Graph endpoints until it expires. Skips the sign-in.
+    ///
+    /// # Panics
+    /// When `username` is not a configured user.
+    pub fn issue_access_token(&self, username: &str, client_id: &str, scope: &str) -> String {
+        let user = match self.shared.cfg.user(username) {
+            Some(u) => u.clone(),
+            None => panic!("entra emulator: no user {username}"),
+        };
+        let scopes = scopes::parse(scope);
+        let subject = claims::Subject {
+            user: &user,
+            client_id,
+            scopes: &scopes,
+            session_id: &ids::random_guid(),
+            now: self.shared.clock.now(),
+            lifetime: self.shared.cfg.token_lifetime.as_secs(),
+        };
+        token::mint_access_token(&self.shared, &subject)
     }
 
     /// What an access token issued by this emulator authorizes (for a Graph emulator), if

@@ -8,10 +8,14 @@ use super::faults::{Endpoint, Fault};
 use super::http::{Reply, Request, Response};
 use super::pages;
 use super::state::{lock, Shared};
-use super::{authorize, discovery, logout, token};
+use super::{authorize, discovery, graph, logout, token};
 
-/// The endpoint a path addresses, and its `{tenant}` segment.
+/// The endpoint a path addresses, and its `{tenant}` segment (empty for Graph, which lives
+/// under `/v1.0/` at the root, where no tenant segment can be `v1.0`).
 pub fn classify(path: &str) -> Option<(Endpoint, &str)> {
+    if path.starts_with("/v1.0/") {
+        return Some((Endpoint::Graph, ""));
+    }
     let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
     let (tenant, rest) = segments.split_first()?;
     if tenant.is_empty() {
@@ -39,12 +43,13 @@ pub fn route(shared: &Shared, req: Request) -> Reply {
     match fault {
         Some(Fault::Close) => return Reply::Close,
         Some(Fault::Status(status)) => {
-            let e = EntraError::transient(status);
-            let resp = match endpoint {
-                Endpoint::Authorize | Endpoint::Logout => shared.error_page(&req, &e),
-                _ => shared.json_error(&req, &e),
-            };
-            return Reply::Respond(resp);
+            return Reply::Respond(status_fault(shared, &req, endpoint, status, None))
+        }
+        Some(Fault::Throttled(secs)) => {
+            return Reply::Respond(status_fault(shared, &req, endpoint, 429, Some(secs)))
+        }
+        Some(Fault::MalformedJson) if endpoint == Endpoint::Graph => {
+            return Reply::Respond(graph::malformed(shared));
         }
         Some(Fault::MalformedJson) => {
             let body = format!("{{\"issuer\": \"{}/", shared.base_url);
@@ -59,8 +64,32 @@ pub fn route(shared: &Shared, req: Request) -> Reply {
         Endpoint::Authorize => authorize::handle(shared, &req, tenant),
         Endpoint::Token => token::handle(shared, &req, tenant),
         Endpoint::Logout => logout::handle(shared, &req, tenant),
+        Endpoint::Graph => graph::handle(shared, &req),
     };
     Reply::Respond(resp)
+}
+
+/// An injected error status, shaped like the endpoint's own errors; `retry_after` overrides
+/// the default `Retry-After: 1` of 429 and 503.
+fn status_fault(
+    shared: &Shared,
+    req: &Request,
+    endpoint: Endpoint,
+    status: u16,
+    retry_after: Option<u32>,
+) -> Response {
+    let e = EntraError::transient(status);
+    let mut resp = match endpoint {
+        Endpoint::Graph => return graph::fault(shared, req, status, retry_after),
+        Endpoint::Authorize | Endpoint::Logout => shared.error_page(req, &e),
+        _ => shared.json_error(req, &e),
+    };
+    if let Some(secs) = retry_after {
+        resp.headers
+            .retain(|(k, _)| !k.eq_ignore_ascii_case("retry-after"));
+        resp = resp.with_header("Retry-After", &secs.to_string());
+    }
+    resp
 }
 
 /// `/error?code=N` (the `error_uri` of every error) and 404 for everything else.
@@ -106,6 +135,12 @@ mod tests {
                 format!("/{t}/oauth2/v2.0/logout"),
                 Some((Endpoint::Logout, t)),
             ),
+            (
+                "/v1.0/me/transitiveMemberOf".into(),
+                Some((Endpoint::Graph, "")),
+            ),
+            ("/v1.0/users/x/checkMemberGroups".into(), Some((Endpoint::Graph, ""))),
+            ("/v1.0".into(), None),
             (format!("/{t}/oauth2/token"), None),
             (format!("/{t}/.well-known/openid-configuration"), None),
             ("//oauth2/v2.0/token".into(), None),

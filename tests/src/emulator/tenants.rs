@@ -86,7 +86,8 @@ fn looks_like_domain(s: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::emulator::config::{alice, DEFAULT_TENANT_ID};
+    use crate::emulator::config::DEFAULT_TENANT_ID;
+    use crate::emulator::users::alice;
 
     #[test]
     fn resolve_table() {

@@ -182,7 +182,7 @@ fn issue_tokens(shared: &Shared, issue: &Issue<'_>) -> Value {
         lifetime,
     };
     let key = lock(&shared.keys).current();
-    let access_token = jwt::sign(&key, &claims::access_token(&subject), None);
+    let access_token = mint_access_token(shared, &subject);
     let mut body = json!({
         "token_type": "Bearer",
         "scope": scopes::response_scope(issue.scopes),
@@ -196,17 +196,6 @@ fn issue_tokens(shared: &Shared, issue: &Issue<'_>) -> Value {
         body["id_token"] = json!(jwt::sign(&key, &id_claims, tamper));
     }
     let mut store = lock(&shared.store);
-    store.access_tokens.insert(
-        access_token,
-        AccessGrant {
-            client_id: issue.client_id.to_string(),
-            username: issue.user.username.clone(),
-            oid: issue.user.oid.clone(),
-            tid: issue.user.tenant.clone(),
-            scopes: scopes::resource_scopes(issue.scopes),
-            expires_at: now + lifetime,
-        },
-    );
     if let Some(refresh_scopes) = issue.refresh {
         let refresh_token = random_token(64);
         store.refresh_tokens.insert(
@@ -223,4 +212,23 @@ fn issue_tokens(shared: &Shared, issue: &Issue<'_>) -> Value {
         body["refresh_token"] = json!(refresh_token);
     }
     body
+}
+
+/// Signs a Graph access token for `subject` and records its grant, so the Graph endpoints
+/// accept it until it expires.
+pub fn mint_access_token(shared: &Shared, subject: &Subject<'_>) -> String {
+    let key = lock(&shared.keys).current();
+    let token = jwt::sign(&key, &claims::access_token(subject), None);
+    lock(&shared.store).access_tokens.insert(
+        token.clone(),
+        AccessGrant {
+            client_id: subject.client_id.to_string(),
+            username: subject.user.username.clone(),
+            oid: subject.user.oid.clone(),
+            tid: subject.user.tenant.clone(),
+            scopes: scopes::resource_scopes(subject.scopes),
+            expires_at: subject.now + subject.lifetime,
+        },
+    );
+    token
 }

@@ -208,9 +208,10 @@ fn more_than_two_hundred_groups_become_an_overage_pointer() {
     assert_eq!(
         claims["_claim_sources"]["src1"]["endpoint"],
         format!(
-            "https://graph.microsoft.com/v1.0/users/{}/getMemberObjects",
+            "https://graph.windows.net/{DEFAULT_TENANT_ID}/users/{}/getMemberObjects",
             many.oid
-        )
+        ),
+        "Entra still points overage at the retired Azure AD Graph"
     );
 }
 

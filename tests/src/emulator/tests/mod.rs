@@ -4,10 +4,15 @@ mod authorize_errors;
 mod code_flow;
 mod discovery;
 mod faults;
+mod graph;
+mod graph_faults;
+mod groups;
 mod logout;
 mod refresh;
 mod tamper;
+mod tenants;
 mod token_errors;
+mod workload_identity;
 
 use std::io::Read;
 use std::time::Duration;
@@ -123,6 +128,49 @@ pub fn post_form(url: &str, form: &[(&str, &str)], headers: &[(&str, &str)]) -> 
         req = req.set(k, v);
     }
     convert(req.send_form(form)).unwrap()
+}
+
+/// POST a JSON body, any status.
+pub fn post_json(url: &str, body: &Value, headers: &[(&str, &str)]) -> Resp {
+    let mut req = agent().post(url);
+    for (k, v) in headers {
+        req = req.set(k, v);
+    }
+    convert(req.send_json(body.clone())).unwrap()
+}
+
+/// Signs `username` in through the login form at `segment` (a tenant, `common`, …) with the
+/// default client and `scope`, and redeems the code at the same segment's token endpoint.
+/// Returns the token response (or the page that refused the sign-in, with status 200 and no
+/// code: the caller checks).
+pub fn sign_in(emu: &Emulator, segment: &str, username: &str, password: &str, scope: &str) -> Resp {
+    let form = get(&authorize_url(emu, segment, &[("scope", scope)]));
+    assert_eq!(form.status, 200, "{}", form.body);
+    let action = format!("{}/{segment}/oauth2/v2.0/authorize", emu.base_url());
+    let posted = post_form(
+        &action,
+        &[
+            ("ctx", &form_ctx(&form.body)),
+            ("username", username),
+            ("password", password),
+        ],
+        &[],
+    );
+    if posted.status != 302 {
+        return posted;
+    }
+    let code = posted.location_params().get("code").expect("code").to_string();
+    post_form(
+        &format!("{}/{segment}/oauth2/v2.0/token", emu.base_url()),
+        &[
+            ("grant_type", "authorization_code"),
+            ("client_id", DEFAULT_CLIENT_ID),
+            ("client_secret", DEFAULT_CLIENT_SECRET),
+            ("code", &code),
+            ("redirect_uri", REDIRECT),
+        ],
+        &[],
+    )
 }
 
 /// A PKCE pair computed independently of the emulator.

@@ -197,6 +197,7 @@ fn codes_are_bound_to_their_client() {
         client_id: other.into(),
         secret: Some("other-secret".into()),
         redirect_uris: vec!["http://127.0.0.1/oauth2/callback".into()],
+        federated: None,
     });
     let emu = Emulator::start(cfg);
     let code = auto_code(&emu, &[]);

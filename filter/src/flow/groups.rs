@@ -1,0 +1,289 @@
+//! Group overage: when a user is in more groups than fit in a token (200 for Entra), the token
+//! carries `_claim_names.groups` instead of `groups`, and the list must come from Microsoft
+//! Graph. oauth2-proxy silently continues with zero groups when that fails; here a sign-in that
+//! needs groups fails closed instead.
+
+use serde_json::Value;
+
+use crate::config::{authority_of, Config};
+use crate::metrics::Metric;
+use crate::session::csrf::CsrfState;
+use crate::session::Session;
+
+use super::action::{CallResponse, GroupsFor, OutboundCall, Outcome, Pending};
+use super::failure::Failure;
+use super::identity;
+use super::{callback, refresh, Context, Entropy, Request};
+
+/// At most this many Graph pages (999 ids each) per sign-in: enough for any real user, and a
+/// bound on the work one sign-in can cause.
+pub const MAX_GRAPH_PAGES: u32 = 20;
+/// `checkMemberGroups` takes at most 20 ids per call.
+pub const CHECK_MEMBER_GROUPS_MAX: usize = 20;
+/// Above this many groups, a session keeps only the groups `allowed_groups` names (the cookie
+/// would otherwise grow past what browsers and proxies accept).
+pub const MAX_COOKIE_GROUPS: usize = 250;
+
+/// Start resolving overage groups for a sign-in, or skip it when nothing depends on groups.
+pub fn resolve(
+    ctx: &Context,
+    req: &Request,
+    csrf: CsrfState,
+    session: Session,
+    access_token: &str,
+    rng: &mut dyn Entropy,
+) -> Result<Outcome, Failure> {
+    if !groups_needed(ctx.config) {
+        // No rule or header uses groups: an empty list is the truth as far as this app cares.
+        return Ok(callback::complete(ctx, req, &csrf, session, rng));
+    }
+    start(ctx, GroupsFor::SignIn(csrf), session, access_token)
+}
+
+/// Resolve overage groups again for a refreshed session. On failure, hands back what the
+/// caller needs to serve the old session.
+pub fn resolve_refresh(
+    ctx: &Context,
+    req: &Request,
+    session: Session,
+    old: Session,
+    lease: String,
+    access_token: &str,
+    rng: &mut dyn Entropy,
+) -> Result<Outcome, Box<(Session, String, Failure)>> {
+    if !groups_needed(ctx.config) {
+        return Ok(refresh::complete(ctx, req, session, &old, &lease, rng));
+    }
+    let purpose = GroupsFor::Refresh { old: Box::new(old.clone()), lease: lease.clone() };
+    start(ctx, purpose, session, access_token).map_err(|failure| Box::new((old, lease, failure)))
+}
+
+fn groups_needed(config: &Config) -> bool {
+    !config.allowed_groups.is_empty() || identity::groups_header_wanted(config)
+}
+
+fn start(ctx: &Context, purpose: GroupsFor, session: Session, access_token: &str) -> Result<Outcome, Failure> {
+    let config = ctx.config;
+    let header_wanted = identity::groups_header_wanted(config);
+    let graph = config.graph_url.as_deref().ok_or(Failure::GraphUnavailable(
+        "group overage needs Microsoft Graph: set entra_id_graph_url".into(),
+    ))?;
+    if access_token.is_empty() {
+        return Err(Failure::GraphUnavailable("no access token to call Graph with".into()));
+    }
+    let small_rule = !config.allowed_groups.is_empty() && config.allowed_groups.len() <= CHECK_MEMBER_GROUPS_MAX;
+    let (call, pending) = if small_rule && !header_wanted {
+        let body = serde_json::json!({ "groupIds": config.allowed_groups }).to_string();
+        let call = graph_call(config, &format!("{graph}/v1.0/me/checkMemberGroups"), access_token, Some(body))?;
+        (call, Pending::GraphCheck { purpose, session: Box::new(session), access_token: access_token.to_string() })
+    } else {
+        let url = format!("{graph}/v1.0/me/transitiveMemberOf?$select=id&$top=999");
+        let call = graph_call(config, &url, access_token, None)?;
+        let pending = Pending::GraphPages {
+            purpose,
+            session: Box::new(session),
+            access_token: access_token.to_string(),
+            pages: 1,
+            found: Vec::new(),
+        };
+        (call, pending)
+    };
+    Ok(Outcome::call(call, pending))
+}
+
+fn graph_call(config: &Config, url: &str, access_token: &str, body: Option<String>) -> Result<OutboundCall, Failure> {
+    let parsed = url::Url::parse(url).map_err(|_| Failure::GraphUnavailable(format!("bad Graph URL {url:?}")))?;
+    let authority = authority_of(url).ok_or_else(|| Failure::GraphUnavailable(format!("bad Graph URL {url:?}")))?;
+    let cluster = config.cluster_for(&authority).ok_or_else(|| Failure::NoCluster(authority.clone()))?;
+    let mut path = parsed.path().to_string();
+    if let Some(query) = parsed.query() {
+        path.push('?');
+        path.push_str(query);
+    }
+    let mut headers = vec![
+        ("authorization".to_string(), format!("Bearer {access_token}")),
+        ("consistencylevel".to_string(), "eventual".to_string()),
+        ("accept".to_string(), "application/json".to_string()),
+    ];
+    if body.is_some() {
+        headers.push(("content-type".to_string(), "application/json".to_string()));
+    }
+    Ok(OutboundCall {
+        cluster: cluster.to_string(),
+        method: if body.is_some() { "POST" } else { "GET" },
+        authority,
+        path,
+        headers,
+        body: body.map(String::into_bytes),
+        timeout_ms: config.http_timeout_ms,
+    })
+}
+
+/// A Graph answer arrived for a paused sign-in or refresh.
+pub fn on_graph_response(ctx: &Context, req: &Request, pending: Pending, response: CallResponse, rng: &mut dyn Entropy) -> Outcome {
+    match pending {
+        Pending::GraphPages { purpose, mut session, access_token, pages, mut found } => {
+            let page = match parse_page(&response) {
+                Ok(page) => page,
+                Err(failure) => return give_up(ctx, req, purpose, failure, rng),
+            };
+            found.extend(page.groups);
+            let Some(next) = page.next else {
+                session.groups = found;
+                return finish(ctx, req, purpose, *session, rng);
+            };
+            if pages >= MAX_GRAPH_PAGES {
+                let failure = Failure::GraphUnavailable(format!("more than {MAX_GRAPH_PAGES} pages of groups; refusing to guess"));
+                return give_up(ctx, req, purpose, failure, rng);
+            }
+            let graph = ctx.config.graph_url.as_deref().unwrap_or_default();
+            // The next link comes from the response: only follow it to the Graph host we were
+            // configured with, so a forged answer cannot aim our bearer token elsewhere.
+            if authority_of(&next).is_none() || authority_of(&next) != authority_of(graph) {
+                return give_up(ctx, req, purpose, Failure::GraphUnavailable("Graph nextLink points to another host".into()), rng);
+            }
+            match graph_call(ctx.config, &next, &access_token, None) {
+                Ok(call) => Outcome::call(call, Pending::GraphPages { purpose, session, access_token, pages: pages + 1, found }),
+                Err(failure) => give_up(ctx, req, purpose, failure, rng),
+            }
+        }
+        Pending::GraphCheck { purpose, mut session, .. } => match parse_page(&response) {
+            Ok(page) => {
+                session.groups = page.groups;
+                finish(ctx, req, purpose, *session, rng)
+            }
+            Err(failure) => give_up(ctx, req, purpose, failure, rng),
+        },
+        _ => Failure::BadRequest("unexpected Graph state").outcome(req),
+    }
+}
+
+fn finish(ctx: &Context, req: &Request, purpose: GroupsFor, session: Session, rng: &mut dyn Entropy) -> Outcome {
+    let outcome = match purpose {
+        GroupsFor::SignIn(csrf) => callback::complete(ctx, req, &csrf, session, rng),
+        GroupsFor::Refresh { old, lease } => refresh::complete(ctx, req, session, &old, &lease, rng),
+    };
+    with_metric(outcome, Metric::GraphGroupsResolved)
+}
+
+fn give_up(ctx: &Context, req: &Request, purpose: GroupsFor, failure: Failure, rng: &mut dyn Entropy) -> Outcome {
+    match purpose {
+        GroupsFor::SignIn(_) => callback::fail(ctx, req, failure),
+        GroupsFor::Refresh { old, lease } => {
+            let why = format!("groups could not be refreshed: {}", failure.summary());
+            let mut outcome = refresh::unavailable(ctx, req, &old, &lease, why, rng);
+            if outcome.also.is_none() {
+                outcome.also = Some(Metric::GraphFailure);
+            }
+            outcome
+        }
+    }
+}
+
+fn with_metric(mut outcome: Outcome, metric: Metric) -> Outcome {
+    if matches!(outcome.metric, Some(Metric::CallbackSuccess | Metric::SessionValid)) && outcome.also.is_none() {
+        outcome.also = Some(metric);
+    }
+    outcome
+}
+
+/// One page of group ids.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Page {
+    /// Ids of groups (not directory roles or administrative units).
+    pub groups: Vec<String>,
+    /// `@odata.nextLink`.
+    pub next: Option<String>,
+}
+
+/// Parse a `transitiveMemberOf` page or a `checkMemberGroups` answer; map Graph errors to the
+/// failure a person can act on.
+pub fn parse_page(response: &CallResponse) -> Result<Page, Failure> {
+    let body: Option<Value> = serde_json::from_slice(&response.body).ok();
+    if response.status != 200 {
+        let code = body
+            .as_ref()
+            .and_then(|b| b.pointer("/error/code"))
+            .and_then(Value::as_str)
+            .unwrap_or("-")
+            .chars()
+            .take(64)
+            .collect::<String>();
+        let request_id = body
+            .as_ref()
+            .and_then(|b| b.pointer("/error/innerError/request-id"))
+            .and_then(Value::as_str)
+            .unwrap_or("-")
+            .chars()
+            .take(64)
+            .collect::<String>();
+        return Err(Failure::Graph { status: response.status, code, request_id });
+    }
+    let body = body.ok_or(Failure::Graph { status: 200, code: "malformed_json".into(), request_id: "-".into() })?;
+    let items = body.get("value").and_then(Value::as_array).ok_or(Failure::Graph {
+        status: 200,
+        code: "no_value".into(),
+        request_id: "-".into(),
+    })?;
+    let mut groups = Vec::with_capacity(items.len());
+    for item in items {
+        match item {
+            // checkMemberGroups answers bare ids.
+            Value::String(id) => groups.push(id.clone()),
+            Value::Object(object) => {
+                let kind = object.get("@odata.type").and_then(Value::as_str).unwrap_or("#microsoft.graph.group");
+                if kind == "#microsoft.graph.group" {
+                    if let Some(id) = object.get("id").and_then(Value::as_str) {
+                        groups.push(id.to_string());
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    let next = body.get("@odata.nextLink").and_then(Value::as_str).map(str::to_string);
+    Ok(Page { groups, next })
+}
+
+/// What goes into the cookie: all groups when they fit; otherwise only the groups
+/// `allowed_groups` names, which is all authorization needs.
+pub fn trim_for_cookie(config: &Config, mut session: Session) -> Session {
+    if session.groups.len() > MAX_COOKIE_GROUPS && !config.allowed_groups.is_empty() {
+        session.groups.retain(|g| config.allowed_groups.iter().any(|a| a.eq_ignore_ascii_case(g)));
+    }
+    session
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn response(status: u16, body: &str) -> CallResponse {
+        CallResponse { status, body: body.as_bytes().to_vec() }
+    }
+
+    #[test]
+    fn pages_keep_groups_only_and_follow_next_links() {
+        let page = parse_page(&response(
+            200,
+            r##"{"value":[{"@odata.type":"#microsoft.graph.group","id":"g1"},{"@odata.type":"#microsoft.graph.directoryRole","id":"r1"},{"id":"g2"}],"@odata.nextLink":"https://graph.microsoft.com/v1.0/me/transitiveMemberOf?$skiptoken=x"}"##,
+        ))
+        .unwrap();
+        assert_eq!(page.groups, vec!["g1", "g2"]);
+        assert_eq!(page.next.as_deref(), Some("https://graph.microsoft.com/v1.0/me/transitiveMemberOf?$skiptoken=x"));
+        let check = parse_page(&response(200, r#"{"value":["a","b"]}"#)).unwrap();
+        assert_eq!(check, Page { groups: vec!["a".into(), "b".into()], next: None });
+    }
+
+    #[test]
+    fn graph_errors_carry_code_and_request_id() {
+        let err = parse_page(&response(
+            403,
+            r#"{"error":{"code":"Authorization_RequestDenied","message":"Insufficient privileges","innerError":{"request-id":"rid-1"}}}"#,
+        ))
+        .unwrap_err();
+        assert!(matches!(err, Failure::Graph { status: 403, ref code, ref request_id } if code == "Authorization_RequestDenied" && request_id == "rid-1"));
+        assert!(matches!(parse_page(&response(200, "{")), Err(Failure::Graph { status: 200, .. })));
+        assert!(matches!(parse_page(&response(0, "")), Err(Failure::Graph { status: 0, .. })));
+    }
+}
