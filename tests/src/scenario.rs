@@ -55,7 +55,11 @@ pub struct Scenario {
 impl Scenario {
     /// Start the filter with `config`; panics if the filter rejects it.
     pub fn start(config: Value) -> Scenario {
-        let scenario = Self::try_start(config).0;
+        let (scenario, ok) = Self::try_start(config);
+        if !ok {
+            let logs: Vec<String> = scenario.host.logs().into_iter().map(|l| l.message).collect();
+            panic!("the filter rejected the configuration: {logs:?}");
+        }
         scenario
     }
 
@@ -158,6 +162,28 @@ impl Scenario {
     /// Complete a sign-in as Alice (or with `claims` edited by `edit`) and return the
     /// callback's local response.
     pub fn sign_in(&self, return_path: &str, edit: impl FnOnce(&mut Value)) -> LocalResponse {
+        self.sign_in_with(return_path, edit, |token| test_idp::token_response(token))
+    }
+
+    /// Like [`Scenario::sign_in`], with the token endpoint's body made by `body` from the ID
+    /// token; callouts after the token exchange (Graph) are left pending.
+    pub fn sign_in_with(
+        &self,
+        return_path: &str,
+        edit: impl FnOnce(&mut Value),
+        body: impl FnOnce(&str) -> String,
+    ) -> LocalResponse {
+        let (stream, ()) = self.sign_in_until_token(return_path, edit, body);
+        stream.local_response().expect("callback reply")
+    }
+
+    /// Run a sign-in up to and including the token endpoint's answer; returns the callback stream.
+    pub fn sign_in_until_token(
+        &self,
+        return_path: &str,
+        edit: impl FnOnce(&mut Value),
+        body: impl FnOnce(&str) -> String,
+    ) -> (Stream, ()) {
         let redirect = self.get_local(return_path, &[]);
         assert_eq!(
             redirect.status,
@@ -181,9 +207,9 @@ impl Scenario {
             call.token,
             200,
             &[("content-type", "application/json")],
-            test_idp::token_response(&token).as_bytes(),
+            body(&token).as_bytes(),
         );
-        stream.local_response().expect("callback reply")
+        (stream, ())
     }
 }
 

@@ -143,3 +143,16 @@ pub fn token_response(id_token: &str) -> String {
     })
     .to_string()
 }
+
+/// A token endpoint success body with a refresh token.
+pub fn token_response_with_refresh(id_token: &str, refresh_token: &str) -> String {
+    json!({
+        "token_type": "Bearer",
+        "scope": "openid email profile offline_access",
+        "expires_in": 3600,
+        "access_token": "access-token-for-alice",
+        "id_token": id_token,
+        "refresh_token": refresh_token,
+    })
+    .to_string()
+}

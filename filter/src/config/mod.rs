@@ -317,7 +317,7 @@ impl Config {
         }
         let _ = r.string("provider_display_name", "Microsoft Entra ID");
         let issuer_rule = issuer_rule(&mut r, provider, &issuer_url, skip_issuer_verification);
-        let graph_url = read_graph_url(&mut r, &issuer_url, &clusters, !allowed_groups.is_empty());
+        let graph_url = read_graph_url(&mut r, &issuer_url);
         let bearer = read_bearer(&mut r, &issuer_rule, &client_id);
         if !extra_claims.is_empty() && extra_claims.iter().any(|c| c.contains(char::is_whitespace)) {
             r.problem("injectRequestHeaders", "claim names must not contain spaces");
@@ -467,12 +467,6 @@ fn read_cookie_settings(r: &mut Reader) -> CookieSettings {
     if expire_secs == 0 {
         r.problem("cookie_expire", "must be at least 1s");
     }
-    if r.duration_ms("cookie_refresh", "0") != 0 {
-        r.problem(
-            "cookie_refresh",
-            "session refresh is not implemented yet; remove it or set \"0\"",
-        );
-    }
     let csrf_expire_secs = r.duration_ms("cookie_csrf_expire", "15m") / 1000;
     if csrf_expire_secs == 0 {
         r.problem("cookie_csrf_expire", "must be at least 1s");
@@ -599,9 +593,10 @@ fn read_lifecycle(r: &mut Reader) -> Lifecycle {
     }
 }
 
-/// Graph is needed when groups overflow the token (overage); a host we cannot derive must be
-/// configured, and it must have a cluster.
-fn read_graph_url(r: &mut Reader, issuer_url: &str, clusters: &[(String, String)], groups_matter: bool) -> Option<String> {
+/// Graph is needed when groups overflow the token (overage): `entra_id_graph_url`, or the
+/// Graph host of the authority's cloud. Its cluster is looked up when a call is made; a missing
+/// one fails that sign-in closed with a log line that names it.
+fn read_graph_url(r: &mut Reader, issuer_url: &str) -> Option<String> {
     let configured = r.opt_string("entra_id_graph_url").map(|u| u.trim_end_matches('/').to_string());
     let derived = url::Url::parse(issuer_url)
         .ok()
@@ -609,15 +604,7 @@ fn read_graph_url(r: &mut Reader, issuer_url: &str, clusters: &[(String, String)
         .map(str::to_string);
     let graph = configured.or(derived)?;
     match authority_of(&graph) {
-        Some(authority) => {
-            if groups_matter && !clusters.iter().any(|(a, _)| a.eq_ignore_ascii_case(&authority)) {
-                r.problem(
-                    "clusters",
-                    format!("allowed_groups may need Microsoft Graph (group overage): add a cluster for {authority:?}"),
-                );
-            }
-            Some(graph)
-        }
+        Some(_) => Some(graph),
         None => {
             r.problem("entra_id_graph_url", format!("{graph:?} must be an absolute http(s) URL"));
             None

@@ -77,7 +77,15 @@ pub fn anonymous(config: &Config, req: &Request, metric: Metric) -> Outcome {
 pub fn forward_action(config: &Config, req: &Request, session: &Session, response: Vec<(String, String)>) -> Action {
     let mut remove = strip_list(config, req);
     let mut set = identity_headers(config, session);
-    set.extend(inject::render(&config.inject_request, session));
+    for (name, value) in inject::render(&config.inject_request, session) {
+        // preserveRequestValue: a value the client sent wins over the injected one.
+        let preserved = config.inject_request.iter().any(|h| h.preserve_request_value && h.name == name)
+            && req.header(&name).is_some();
+        if !preserved {
+            set.retain(|(n, _)| *n != name);
+            set.push((name, value));
+        }
+    }
     strip_our_cookies(config, req, &mut remove, &mut set);
     Action::Forward { remove, set, response }
 }
