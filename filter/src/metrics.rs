@@ -65,11 +65,15 @@ pub enum Metric {
     BearerValid,
     /// A bearer token was rejected (401).
     BearerInvalid,
+    /// The workload-identity token was fetched and stored.
+    FederatedFetched,
+    /// The workload-identity token could not be fetched or used.
+    FederatedFailed,
 }
 
 impl Metric {
     /// Every metric, for definition at start-up.
-    pub const ALL: [Metric; 31] = [
+    pub const ALL: [Metric; 33] = [
         Metric::SessionValid,
         Metric::SessionInvalid,
         Metric::SessionExpired,
@@ -101,6 +105,8 @@ impl Metric {
         Metric::Userinfo,
         Metric::BearerValid,
         Metric::BearerInvalid,
+        Metric::FederatedFetched,
+        Metric::FederatedFailed,
     ];
 
     /// Stat name (Envoy adds the `wasmcustom.` prefix).
@@ -137,6 +143,8 @@ impl Metric {
             Metric::Userinfo => "entra_proxy.userinfo",
             Metric::BearerValid => "entra_proxy.bearer.valid",
             Metric::BearerInvalid => "entra_proxy.bearer.invalid",
+            Metric::FederatedFetched => "entra_proxy.federated.fetched",
+            Metric::FederatedFailed => "entra_proxy.federated.failed",
 
         }
     }

@@ -20,7 +20,7 @@ use crate::oidc::jwks::parse_jwks;
 use super::execute::{call_response, dispatch, log, now};
 use super::http::Http;
 use super::shared::{define_metrics, key_prefix, HostStore, Shared};
-use crate::flow::lease;
+use crate::flow::{federated, lease};
 
 /// Tick period: often enough that a fresh worker picks up published keys within a second.
 const TICK: Duration = Duration::from_secs(1);
@@ -44,6 +44,8 @@ pub struct Root {
     shared: Option<Rc<Shared>>,
     fetch: Option<Fetch>,
     slots_ready: bool,
+    /// The workload-identity token fetch in flight: (token, started).
+    federated: Option<(u32, u64)>,
 }
 
 impl Context for Root {
@@ -59,6 +61,12 @@ impl Context for Root {
         };
         let response = call_response(num_headers, body_size);
         let now = now();
+        if let Some((expected, _)) = self.federated {
+            if expected == token {
+                self.federated = None;
+                return on_federated_token(&shared, response, now);
+            }
+        }
         match self.fetch.take() {
             Some(Fetch::Discovery {
                 token: expected, ..
@@ -113,6 +121,7 @@ impl RootContext for Root {
             lease::ensure_slots(&HostStore, &shared.prefix);
             self.slots_ready = true;
         }
+        self.refresh_federated_token(&shared, now);
         let current = shared.provider(true);
         if let Some(fetch) = &self.fetch {
             let started = match fetch {
@@ -173,6 +182,43 @@ impl Root {
         }
         hostcalls::set_shared_data(&shared.lease_key, Some(&lease_value(now + LEASE_SECS)), cas)
             .is_ok()
+    }
+
+    /// Keep the workload-identity token fresh for every worker, under its own lease.
+    fn refresh_federated_token(&mut self, shared: &Shared, now: u64) {
+        if shared.config.federated_token_url.is_none() {
+            return;
+        }
+        if let Some((_, started)) = self.federated {
+            if now < started.saturating_add(LEASE_SECS) {
+                return;
+            }
+            self.federated = None;
+        }
+        if !federated::needs_refresh(&HostStore, &shared.prefix, now) {
+            return;
+        }
+        let lease_key = format!("{}/federated-lease", shared.prefix);
+        let (value, cas) = hostcalls::get_shared_data(&lease_key).unwrap_or((None, None));
+        if !lease_is_free(value.as_deref(), now)
+            || hostcalls::set_shared_data(&lease_key, Some(&lease_value(now + LEASE_SECS)), cas).is_err()
+        {
+            return;
+        }
+        match federated::fetch_call(&shared.config) {
+            Some(Ok(call)) => match dispatch(&call) {
+                Ok(token) => self.federated = Some((token, now)),
+                Err(status) => {
+                    shared.count(Metric::FederatedFailed);
+                    log(LogLevel::Warn, &format!("workload identity: dispatch to cluster {:?} failed: {status:?}", call.cluster));
+                }
+            },
+            Some(Err(failure)) => {
+                shared.count(Metric::FederatedFailed);
+                log(LogLevel::Error, &format!("workload identity: {}", failure.summary()));
+            }
+            None => {}
+        }
     }
 
     fn on_discovery(&mut self, shared: &Shared, response: crate::flow::CallResponse, now: u64) {
@@ -271,5 +317,28 @@ impl Root {
             Some(&lease_value(now + RETRY_SECS)),
             None,
         );
+    }
+}
+
+/// Store a fetched workload-identity token, or count and log why not; either way release the
+/// lease so the next attempt (by any worker) is not held up longer than the back-off.
+fn on_federated_token(shared: &Shared, response: crate::flow::CallResponse, now: u64) {
+    let stored = match response.status {
+        200 => federated::store_token(&HostStore, &shared.prefix, &response.body, now),
+        0 => Err("token source did not answer".to_string()),
+        status => Err(format!("token source answered {status}")),
+    };
+    let lease_key = format!("{}/federated-lease", shared.prefix);
+    match stored {
+        Ok(exp) => {
+            shared.count(Metric::FederatedFetched);
+            log(LogLevel::Info, &format!("workload identity token loaded (expires at {exp})"));
+            let _ = hostcalls::set_shared_data(&lease_key, Some(&lease_value(now)), None);
+        }
+        Err(why) => {
+            shared.count(Metric::FederatedFailed);
+            log(LogLevel::Warn, &format!("workload identity: {why}"));
+            let _ = hostcalls::set_shared_data(&lease_key, Some(&lease_value(now + RETRY_SECS)), None);
+        }
     }
 }

@@ -20,6 +20,10 @@ use crate::oidc::id_token::IssuerRule;
 use crate::session::crypto::CookieCipher;
 use reader::Reader;
 
+/// Where the workload-identity token is served by default: the loopback listener of the
+/// recipes in `envoy-config/workload-identity/`.
+pub const DEFAULT_FEDERATED_TOKEN_URL: &str = "http://127.0.0.1:14999/federated-token";
+
 /// Which provider rules apply.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Provider {
@@ -101,8 +105,11 @@ pub struct Config {
     pub issuer_rule: IssuerRule,
     /// `client_id`.
     pub client_id: String,
-    /// `client_secret`.
+    /// `client_secret` (empty with workload identity).
     pub client_secret: String,
+    /// With `entra_id_federated_token_auth`: where the projected service-account token is
+    /// served (`entra_id_federated_token_url`); None means the client secret is used.
+    pub federated_token_url: Option<String>,
     /// `scope`, space separated.
     pub scope: String,
     /// Fixed `redirect_url`, or None to derive it from the request's host.
@@ -226,7 +233,26 @@ impl Config {
             .trim_end_matches('/')
             .to_string();
         let client_id = r.required_string("client_id");
-        let client_secret = r.required_string("client_secret");
+        let federated = r.bool("entra_id_federated_token_auth", false);
+        let federated_token_url = if federated {
+            if r.opt_string("client_secret").is_some_and(|s| !s.is_empty()) {
+                r.problem(
+                    "client_secret",
+                    "must be absent with entra_id_federated_token_auth: the two ways to authenticate to Entra are ambiguous together",
+                );
+            }
+            let url = r.string("entra_id_federated_token_url", DEFAULT_FEDERATED_TOKEN_URL);
+            if authority_of(&url).is_none() {
+                r.problem("entra_id_federated_token_url", format!("{url:?} must be an absolute http URL"));
+            }
+            Some(url)
+        } else {
+            if r.opt_string("entra_id_federated_token_url").is_some() {
+                r.problem("entra_id_federated_token_url", "only used with entra_id_federated_token_auth: true");
+            }
+            None
+        };
+        let client_secret = if federated { String::new() } else { r.required_string("client_secret") };
         let scope = r.string("scope", "openid email profile");
         if !scope.split_whitespace().any(|s| s == "openid") {
             r.problem("scope", format!("{scope:?} must include \"openid\""));
@@ -311,6 +337,14 @@ impl Config {
         let lifecycle = read_lifecycle(&mut r);
         let allowed_groups = r.list("allowed_groups");
         let clusters = read_clusters(&mut r, &issuer_url);
+        if let Some(authority) = federated_token_url.as_deref().and_then(authority_of) {
+            if !clusters.iter().any(|(a, _)| a.eq_ignore_ascii_case(&authority)) {
+                r.problem(
+                    "clusters",
+                    format!("no Envoy cluster for {authority:?}, where the federated token is served; add {{\"{authority}\": \"<cluster name>\"}}"),
+                );
+            }
+        }
         let http_timeout_ms = r.duration_ms("http_timeout", "5s");
         if http_timeout_ms == 0 || http_timeout_ms > 60_000 {
             r.problem("http_timeout", "must be between 1ms and 60s");
@@ -334,6 +368,7 @@ impl Config {
             issuer_rule,
             client_id,
             client_secret,
+            federated_token_url,
             scope,
             redirect_url,
             cipher,

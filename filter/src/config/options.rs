@@ -7,7 +7,6 @@ pub const NOT_YET_IMPLEMENTED: &[&str] = &[
     "allowed_roles",
     "authenticated_emails_file",
     "backend_logout_url",
-    "entra_id_federated_token_auth",
     "oidc_audience_claims",
     "oidc_jwks_url",
     "login_url",

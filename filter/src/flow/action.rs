@@ -118,6 +118,15 @@ pub enum Pending {
     TokenExchange {
         /// The sign-in attempt the callback belongs to.
         csrf: CsrfState,
+        /// The code being redeemed (kept for one retry with a fresh federated token).
+        code: String,
+        /// Whether this is already that retry.
+        retried: bool,
+    },
+    /// A fresh workload-identity token, after Entra refused the stored one.
+    Assertion {
+        /// What to redo with it.
+        then: AfterAssertion,
     },
     /// A fresh JWKS, because the ID token was signed with a key we did not know yet.
     JwksForToken {
@@ -153,6 +162,27 @@ pub enum Pending {
         /// The session being refreshed.
         session: Box<Session>,
         /// Shared-data key of the refresh lease this worker holds.
+        lease: String,
+        /// Whether this is the retry with a fresh federated token.
+        retried: bool,
+    },
+}
+
+/// The token-endpoint call to repeat once a fresh federated token is in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AfterAssertion {
+    /// Redeem this authorization code.
+    Redeem {
+        /// The sign-in attempt.
+        csrf: CsrfState,
+        /// The code.
+        code: String,
+    },
+    /// Refresh this session.
+    Refresh {
+        /// The session.
+        session: Box<Session>,
+        /// The refresh lease held.
         lease: String,
     },
 }

@@ -6,8 +6,7 @@ use crate::metrics::Metric;
 use crate::oidc::id_token::{validate_id_token, Expectations, IdClaims, IssuerRule, TokenError};
 use crate::oidc::jwks::{parse_jwks, KeySet};
 use crate::oidc::token_response::{
-    authorization_code_form, parse_token_response, ClientCredential, TokenEndpointError,
-    TokenResponse,
+    authorization_code_form, parse_token_response, TokenEndpointError, TokenResponse,
 };
 use crate::session::csrf::CsrfState;
 use crate::session::Session;
@@ -17,7 +16,8 @@ use super::entropy::bytes;
 use super::failure::Failure;
 use super::provider::{self, ProviderRecord, ProviderState};
 use super::signin::{csrf_cookie_name, redirect_uri};
-use super::{groups, identity, issue};
+use super::action::AfterAssertion;
+use super::{federated, groups, identity, issue};
 use super::{Context, Entropy, Request};
 
 /// Clock skew tolerated on `exp`, `nbf` and `iat`.
@@ -25,10 +25,9 @@ const LEEWAY_SECS: u64 = 60;
 
 /// First step: check the callback and send the code to the token endpoint.
 pub fn begin(ctx: &Context, req: &Request) -> Outcome {
-    let Some(provider) = ctx.provider else {
+    if ctx.provider.is_none() {
         return Failure::ProviderNotReady.outcome(req);
-    };
-    let config = ctx.config;
+    }
     if let Some(error) = req.query_param("error") {
         let aadsts = req
             .query_param("error_description")
@@ -55,16 +54,25 @@ pub fn begin(ctx: &Context, req: &Request) -> Outcome {
             Failure::StateInvalid("callback without a code").outcome(req),
         );
     };
+    redeem(ctx, req, csrf, code, false)
+}
+
+/// POST the code to the token endpoint. `retried`: this is the one retry after Entra refused
+/// the workload-identity assertion.
+pub fn redeem(ctx: &Context, req: &Request, csrf: CsrfState, code: String, retried: bool) -> Outcome {
+    let config = ctx.config;
+    let Some(provider) = ctx.provider else {
+        return Failure::ProviderNotReady.outcome(req);
+    };
+    let mut assertion = None;
+    let credential = match federated::credential(ctx, &mut assertion) {
+        Ok(credential) => credential,
+        Err(failure) => return clearing_csrf(ctx, req, failure.outcome(req)),
+    };
     let verifier = config.pkce.then_some(csrf.code_verifier.as_str());
-    let form = authorization_code_form(
-        &code,
-        &redirect_uri(ctx, req),
-        &config.client_id,
-        verifier,
-        &ClientCredential::Secret(&config.client_secret),
-    );
+    let form = authorization_code_form(&code, &redirect_uri(ctx, req), &config.client_id, verifier, &credential);
     match provider::post_form(config, &provider.record.metadata.token_endpoint, form) {
-        Ok(call) => Outcome::call(call, Pending::TokenExchange { csrf }),
+        Ok(call) => Outcome::call(call, Pending::TokenExchange { csrf, code, retried }),
         Err(authority) => clearing_csrf(ctx, req, Failure::NoCluster(authority).outcome(req)),
     }
 }
@@ -100,7 +108,7 @@ fn check_state(ctx: &Context, req: &Request) -> Result<CsrfState, &'static str> 
 pub fn on_token_response(
     ctx: &Context,
     req: &Request,
-    csrf: CsrfState,
+    (csrf, code, retried): (CsrfState, String, bool),
     response: CallResponse,
     rng: &mut dyn Entropy,
 ) -> Outcome {
@@ -116,6 +124,15 @@ pub fn on_token_response(
         Ok(tokens) => tokens,
         Err(TokenEndpointError::Idp(e)) if e.error == "invalid_grant" => {
             return clearing_csrf(ctx, req, Failure::CodeRejected(e).outcome(req));
+        }
+        Err(TokenEndpointError::Idp(e)) if !retried && ctx.config.federated_token_url.is_some() && federated::assertion_rejected(&e) => {
+            // The projected token expired or rotated under us: fetch it again, redeem once more.
+            return match federated::fetch_call(ctx.config) {
+                Some(Ok(call)) => Outcome::call(call, Pending::Assertion { then: AfterAssertion::Redeem { csrf, code } })
+                    .with_log(LogLevel::Info, format!("federated token refused ({}); fetching it again", e.log_line())),
+                Some(Err(failure)) => clearing_csrf(ctx, req, failure.outcome(req)),
+                None => clearing_csrf(ctx, req, Failure::TokenEndpointError(e).outcome(req)),
+            };
         }
         Err(TokenEndpointError::Idp(e)) => {
             return clearing_csrf(ctx, req, Failure::TokenEndpointError(e).outcome(req))

@@ -50,6 +50,8 @@ pub enum Failure {
     },
     /// Graph cannot be used (not configured, no access token, too many pages, bad link).
     GraphUnavailable(String),
+    /// No usable workload-identity token (source unreachable, empty, expired).
+    FederatedToken(String),
     /// An endpoint under `proxy_prefix` that does not exist.
     NotFound,
     /// The request itself was malformed.
@@ -133,6 +135,7 @@ impl Failure {
                 (http, Metric::GraphFailure, LogLevel::Warn, format!("Microsoft Graph failed: status={status} code={code} graph_request_id={request_id}"))
             }
             Failure::GraphUnavailable(why) => (502, Metric::GraphFailure, LogLevel::Error, format!("Microsoft Graph unavailable: {why}")),
+            Failure::FederatedToken(why) => (503, Metric::FederatedFailed, LogLevel::Error, format!("workload identity: {why}")),
             Failure::NotFound => (
                 404,
                 Metric::BadRequest,
@@ -170,6 +173,10 @@ impl Failure {
             Failure::Graph { .. } | Failure::GraphUnavailable(_) => (
                 "Group membership unavailable",
                 "Your group memberships could not be read, and access depends on them. Please try again later.",
+            ),
+            Failure::FederatedToken(_) => (
+                "Sign-in service unavailable",
+                "The proxy could not authenticate to Microsoft Entra ID (workload identity token unavailable). Please try again later.",
             ),
             Failure::NotFound => ("Not found", "There is no such page."),
             Failure::BadRequest(_) => ("Bad request", "The request could not be understood."),

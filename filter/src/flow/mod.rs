@@ -20,6 +20,7 @@ pub mod callback;
 pub mod endpoints;
 pub mod entropy;
 pub mod failure;
+pub mod federated;
 pub mod forward;
 pub mod groups;
 pub mod identity;
@@ -115,16 +116,19 @@ pub fn on_call_response(
     rng: &mut dyn Entropy,
 ) -> Outcome {
     match pending {
-        Pending::TokenExchange { csrf } => {
-            callback::on_token_response(ctx, req, csrf, response, rng)
+        Pending::TokenExchange { csrf, code, retried } => {
+            callback::on_token_response(ctx, req, (csrf, code, retried), response, rng)
         }
+        Pending::Assertion { then } => federated::on_fetched(ctx, req, then, response, rng),
         Pending::JwksForToken { csrf, tokens } => {
             callback::on_jwks_response(ctx, req, csrf, tokens, response, rng)
         }
         pending @ (Pending::GraphPages { .. } | Pending::GraphCheck { .. }) => {
             groups::on_graph_response(ctx, req, pending, response, rng)
         }
-        Pending::Refresh { session, lease } => refresh::on_response(ctx, req, *session, lease, response, rng),
+        Pending::Refresh { session, lease, retried } => {
+            refresh::on_response(ctx, req, (*session, lease, retried), response, rng)
+        }
     }
 }
 

@@ -5,15 +5,15 @@
 
 use crate::metrics::Metric;
 use crate::oidc::id_token::{validate_id_token, Expectations, IssuerRule};
-use crate::oidc::token_response::{parse_token_response, refresh_token_form, ClientCredential, TokenEndpointError};
+use crate::oidc::token_response::{parse_token_response, refresh_token_form, TokenEndpointError};
 use crate::session::Session;
 
-use super::action::{CallResponse, LogLevel, Outcome, Pending};
+use super::action::{AfterAssertion, CallResponse, LogLevel, Outcome, Pending};
 use super::entropy::bytes;
 use super::failure::Failure;
 use super::forward::{forward_or_deny, NoSession};
 use super::lease::{self, Lease};
-use super::{groups, identity, issue, provider, signin, Context, Entropy, Request};
+use super::{federated, groups, identity, issue, provider, signin, Context, Entropy, Request};
 
 /// Clock skew tolerated on the refreshed ID token.
 const LEEWAY_SECS: u64 = 60;
@@ -36,13 +36,14 @@ pub fn maybe_refresh(ctx: &Context, session: &Session) -> Result<Option<Outcome>
     };
     let grace_over = ctx.now >= due_at.saturating_add(lifecycle.refresh_grace_secs);
     let serve_or_expire = || if grace_over { Err(NoSession::Expired) } else { Ok(None) };
-    let Some(provider) = ctx.provider else { return serve_or_expire() };
+    if ctx.provider.is_none() {
+        return serve_or_expire();
+    }
     let Lease::Acquired(key) = lease::acquire(ctx.store, ctx.store_prefix, refresh_token, ctx.now) else {
         return serve_or_expire();
     };
-    let form = refresh_token_form(refresh_token, &config.client_id, &config.scope, &ClientCredential::Secret(&config.client_secret));
-    match provider::post_form(config, &provider.record.metadata.token_endpoint, form) {
-        Ok(call) => Ok(Some(Outcome::call(call, Pending::Refresh { session: Box::new(session.clone()), lease: key }))),
+    match refresh_call(ctx, session, &key, false) {
+        Ok(outcome) => Ok(Some(outcome)),
         Err(_) => {
             lease::finish(ctx.store, &key, refresh_token, ctx.now, false);
             serve_or_expire()
@@ -50,8 +51,27 @@ pub fn maybe_refresh(ctx: &Context, session: &Session) -> Result<Option<Outcome>
     }
 }
 
+/// The refresh request for `session` (with the secret or the current federated token).
+pub fn refresh_call(ctx: &Context, session: &Session, lease: &str, retried: bool) -> Result<Outcome, Failure> {
+    let config = ctx.config;
+    let provider = ctx.provider.ok_or(Failure::ProviderNotReady)?;
+    let refresh_token = session.refresh_token.as_deref().unwrap_or_default();
+    let mut assertion = None;
+    let credential = federated::credential(ctx, &mut assertion)?;
+    let form = refresh_token_form(refresh_token, &config.client_id, &config.scope, &credential);
+    let call = provider::post_form(config, &provider.record.metadata.token_endpoint, form).map_err(Failure::NoCluster)?;
+    let pending = Pending::Refresh { session: Box::new(session.clone()), lease: lease.to_string(), retried };
+    Ok(Outcome::call(call, pending))
+}
+
 /// The token endpoint answered a refresh.
-pub fn on_response(ctx: &Context, req: &Request, old: Session, lease_key: String, response: CallResponse, rng: &mut dyn Entropy) -> Outcome {
+pub fn on_response(
+    ctx: &Context,
+    req: &Request,
+    (old, lease_key, retried): (Session, String, bool),
+    response: CallResponse,
+    rng: &mut dyn Entropy,
+) -> Outcome {
     let config = ctx.config;
     let old_token = old.refresh_token.clone().unwrap_or_default();
     let tokens = match parse_token_response(response.status, &response.body) {
@@ -59,6 +79,16 @@ pub fn on_response(ctx: &Context, req: &Request, old: Session, lease_key: String
         Err(TokenEndpointError::Idp(e)) if e.error == "invalid_grant" => {
             lease::finish(ctx.store, &lease_key, &old_token, ctx.now, false);
             return rejected(ctx, req, format!("refresh token rejected: {}", e.log_line()), rng);
+        }
+        Err(TokenEndpointError::Idp(e)) if !retried && config.federated_token_url.is_some() && federated::assertion_rejected(&e) => {
+            return match federated::fetch_call(config) {
+                Some(Ok(call)) => {
+                    let then = AfterAssertion::Refresh { session: Box::new(old), lease: lease_key };
+                    Outcome::call(call, Pending::Assertion { then })
+                        .with_log(LogLevel::Info, format!("federated token refused ({}); fetching it again", e.log_line()))
+                }
+                _ => unavailable(ctx, req, &old, &lease_key, format!("refresh failed: {}", e.log_line()), rng),
+            };
         }
         Err(e) => return unavailable(ctx, req, &old, &lease_key, format!("refresh failed: {e} (status {})", response.status), rng),
     };
