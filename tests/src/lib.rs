@@ -4,6 +4,8 @@ pub mod browser;
 pub mod client;
 pub mod emulator;
 pub mod envoy;
+pub mod http;
+pub mod nginx;
 pub mod paths;
 pub mod scenario;
 pub mod stack;

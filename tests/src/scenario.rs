@@ -57,7 +57,12 @@ impl Scenario {
     pub fn start(config: Value) -> Scenario {
         let (scenario, ok) = Self::try_start(config);
         if !ok {
-            let logs: Vec<String> = scenario.host.logs().into_iter().map(|l| l.message).collect();
+            let logs: Vec<String> = scenario
+                .host
+                .logs()
+                .into_iter()
+                .map(|l| l.message)
+                .collect();
             panic!("the filter rejected the configuration: {logs:?}");
         }
         scenario

@@ -14,8 +14,6 @@ use serde_json::json;
 
 /// How many characters of a secret header value the page shows.
 const SECRET_PREFIX_CHARS: usize = 12;
-/// Worker threads answering requests (enough for a load generator to keep busy).
-const WORKERS: usize = 4;
 
 /// One request as the upstream saw it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -51,11 +49,10 @@ impl RecordedRequest {
 
 /// A running upstream on 127.0.0.1; stops when dropped.
 pub struct Upstream {
-    server: Arc<tiny_http::Server>,
     port: u16,
     requests: Arc<Mutex<Vec<RecordedRequest>>>,
     stopping: Arc<AtomicBool>,
-    workers: Vec<JoinHandle<()>>,
+    acceptor: Option<JoinHandle<()>>,
 }
 
 impl Upstream {
@@ -64,30 +61,37 @@ impl Upstream {
         Upstream::start_on(0).unwrap_or_else(|e| panic!("upstream: cannot listen: {e}"))
     }
 
-    /// Starts on 127.0.0.1:`port` (0 = ephemeral).
+    /// Starts on 127.0.0.1:`port` (0 = ephemeral). One thread per connection, so any number
+    /// of parallel requests is answered (tiny_http stalled under 30 parallel connections).
     pub fn start_on(port: u16) -> Result<Upstream, String> {
-        let server = tiny_http::Server::http(("127.0.0.1", port)).map_err(|e| e.to_string())?;
-        let port = server
-            .server_addr()
-            .to_ip()
-            .map(|a| a.port())
-            .ok_or("upstream: not an IP listener")?;
-        let server = Arc::new(server);
-        let requests = Arc::new(Mutex::new(Vec::new()));
+        let listener =
+            std::net::TcpListener::bind(("127.0.0.1", port)).map_err(|e| e.to_string())?;
+        let port = listener.local_addr().map_err(|e| e.to_string())?.port();
+        let requests: Arc<Mutex<Vec<RecordedRequest>>> = Arc::new(Mutex::new(Vec::new()));
         let stopping = Arc::new(AtomicBool::new(false));
-        let workers = (0..WORKERS)
-            .map(|_| {
-                let (server, requests, stopping) =
-                    (server.clone(), requests.clone(), stopping.clone());
-                std::thread::spawn(move || serve(&server, &requests, &stopping))
-            })
-            .collect();
+        let log = requests.clone();
+        let handler: crate::http::Handler = Arc::new(move |req: crate::http::Request| {
+            let path = if req.query.is_empty() {
+                req.path.clone()
+            } else {
+                format!("{}?{}", req.path, req.query)
+            };
+            let recorded = RecordedRequest {
+                method: req.method.clone(),
+                path,
+                headers: req.headers.clone(),
+                body: req.body.clone(),
+            };
+            let (content_type, page) = render(&recorded);
+            log.lock().unwrap_or_else(|p| p.into_inner()).push(recorded);
+            crate::http::Reply::Respond(crate::http::Response::new(200, content_type, page))
+        });
+        let acceptor = crate::http::serve(listener, stopping.clone(), handler);
         Ok(Upstream {
-            server,
             port,
             requests,
             stopping,
-            workers,
+            acceptor: Some(acceptor),
         })
     }
 
@@ -129,51 +133,14 @@ impl Upstream {
 impl Drop for Upstream {
     fn drop(&mut self) {
         self.stopping.store(true, Ordering::SeqCst);
-        for _ in 0..self.workers.len() {
-            self.server.unblock();
-        }
-        for w in self.workers.drain(..) {
-            let _ = w.join();
+        // Wake the accept loop so it sees the flag.
+        let _ = std::net::TcpStream::connect(("127.0.0.1", self.port));
+        if let Some(acceptor) = self.acceptor.take() {
+            let _ = acceptor.join();
         }
     }
 }
 
-fn serve(server: &tiny_http::Server, log: &Mutex<Vec<RecordedRequest>>, stopping: &AtomicBool) {
-    loop {
-        let mut request = match server.recv() {
-            Ok(r) => r,
-            Err(_) if stopping.load(Ordering::SeqCst) => return,
-            Err(_) => continue,
-        };
-        if stopping.load(Ordering::SeqCst) {
-            return;
-        }
-        let mut body = Vec::new();
-        let _ = request.as_reader().read_to_end(&mut body);
-        let recorded = RecordedRequest {
-            method: request.method().as_str().to_string(),
-            path: request.url().to_string(),
-            headers: request
-                .headers()
-                .iter()
-                .map(|h| {
-                    (
-                        h.field.as_str().as_str().to_string(),
-                        h.value.as_str().to_string(),
-                    )
-                })
-                .collect(),
-            body,
-        };
-        let (content_type, page) = render(&recorded);
-        log.lock().unwrap_or_else(|p| p.into_inner()).push(recorded);
-        let header = tiny_http::Header::from_bytes("Content-Type", content_type)
-            .unwrap_or_else(|_| unreachable!("static header is valid"));
-        let _ = request.respond(tiny_http::Response::from_string(page).with_header(header));
-    }
-}
-
-/// The response for a request: `(content type, body)`.
 pub fn render(req: &RecordedRequest) -> (&'static str, String) {
     let wants_json = req.path == "/headers"
         || req.path.starts_with("/headers?")

@@ -358,7 +358,8 @@ mod tests {
 
     #[test]
     fn only_the_first_authorization_header_with_a_bearer_scheme_counts() {
-        let cases: [(&[(&str, &str)], Option<&str>); 9] = [
+        type Headers<'a> = &'a [(&'a str, &'a str)];
+        let cases: [(Headers, Option<&str>); 9] = [
             (&[("authorization", "Bearer a.b.c")], Some("a.b.c")),
             (&[("Authorization", "bearer a.b.c")], Some("a.b.c")),
             (&[("authorization", "BEARER \t a.b.c  ")], Some("a.b.c")),

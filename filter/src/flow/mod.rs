@@ -80,7 +80,9 @@ pub fn on_request(ctx: &Context, req: &Request, rng: &mut dyn Entropy) -> Outcom
             "/sign_out" => return signout::sign_out(ctx, req),
             "/sign_in" => return signin::sign_in_page(ctx, req, "/"),
             "/userinfo" => return endpoints::userinfo(ctx, req),
-            "/auth" => {
+            // Envoy's ext_authz appends the original path to its path_prefix, so
+            // `/oauth2/auth/<anything>` is the auth endpoint too.
+            _ if endpoint == "/auth" || endpoint.starts_with("/auth/") => {
                 if let Some(outcome) = bearer::authenticate(ctx, req) {
                     return outcome;
                 }

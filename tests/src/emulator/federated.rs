@@ -74,7 +74,9 @@ impl FederatedCredential {
 pub fn verify(cred: &FederatedCredential, assertion: &str, now: u64) -> Result<(), EntraError> {
     let malformed = |why: &str| EntraError::bad_client_assertion(why);
     if assertion.split('.').count() != 3 {
-        return Err(malformed("The assertion is not a JWS compact serialization."));
+        return Err(malformed(
+            "The assertion is not a JWS compact serialization.",
+        ));
     }
     let (header, claims) = decode_unverified(assertion)
         .ok_or_else(|| malformed("The assertion's header or payload is not base64url JSON."))?;
@@ -88,7 +90,7 @@ pub fn verify(cred: &FederatedCredential, assertion: &str, now: u64) -> Result<(
         return Err(EntraError::federated_subject_mismatch(&subject));
     }
     let audiences = audiences(&claims);
-    if !audiences.iter().any(|a| *a == cred.audience) {
+    if !audiences.contains(&cred.audience) {
         return Err(EntraError::federated_no_match(
             &issuer,
             &subject,
@@ -124,10 +126,7 @@ fn audiences(claims: &Value) -> Vec<String> {
 fn check_time(claims: &Value, now: u64) -> Result<(), EntraError> {
     let exp = claims.get("exp").and_then(Value::as_u64);
     let nbf = claims.get("nbf").and_then(Value::as_u64);
-    let expired = match exp {
-        Some(exp) => now >= exp,
-        None => true,
-    };
+    let expired = exp.is_none_or(|exp| now >= exp);
     let early = nbf.is_some_and(|nbf| nbf > now + NBF_SKEW);
     if expired || early {
         let fmt = |t: Option<u64>| {
@@ -150,7 +149,9 @@ fn signing_key(key: &IssuerKey, kid: Option<&str>) -> Option<RsaPublicKey> {
         IssuerKey::Jwks(jwks) => {
             let keys = jwks.get("keys")?.as_array()?;
             let jwk = match kid {
-                Some(kid) => keys.iter().find(|k| k.get("kid") == Some(&Value::from(kid)))?,
+                Some(kid) => keys
+                    .iter()
+                    .find(|k| k.get("kid") == Some(&Value::from(kid)))?,
                 None if keys.len() == 1 => keys.first()?,
                 None => return None,
             };
@@ -250,7 +251,9 @@ mod tests {
                 key: IssuerKey::PublicKeyPem(pem),
                 ..cred(&k8s)
             };
-            let got = verify(&c, &token, NOW).map(|()| 0).unwrap_or_else(|e| e.code);
+            let got = verify(&c, &token, NOW)
+                .map(|()| 0)
+                .unwrap_or_else(|e| e.code);
             assert_eq!(got, want);
         }
     }

@@ -106,7 +106,12 @@ impl KubernetesIssuer {
     /// The claims of a projected token issued at `iat` for `lifetime` seconds: `aud`
     /// (array), `exp`, `iat`, `nbf`, `iss`, `jti`, `sub` and the `kubernetes.io` claim.
     pub fn claims(&self, namespace: &str, service_account: &str, iat: u64, lifetime: u64) -> Value {
-        let uid = |what: &str| derived_guid(&format!("{}|{namespace}|{service_account}|{what}", self.issuer));
+        let uid = |what: &str| {
+            derived_guid(&format!(
+                "{}|{namespace}|{service_account}|{what}",
+                self.issuer
+            ))
+        };
         json!({
             "aud": [TOKEN_EXCHANGE_AUDIENCE],
             "exp": iat + lifetime,
@@ -148,7 +153,11 @@ impl KubernetesIssuer {
 
     /// Signs any claims with this issuer's key and header `{"alg":"RS256","kid":…}`.
     pub fn sign(&self, claims: &Value) -> String {
-        let header = b64url(json!({"alg": "RS256", "kid": self.kid}).to_string().as_bytes());
+        let header = b64url(
+            json!({"alg": "RS256", "kid": self.kid})
+                .to_string()
+                .as_bytes(),
+        );
         let input = format!("{header}.{}", b64url(claims.to_string().as_bytes()));
         format!("{input}.{}", super::jwt::rs256_signature(&self.key, &input))
     }
@@ -167,7 +176,14 @@ mod tests {
         assert_eq!(claims["iss"], "https://oidc.example/c/");
         assert_eq!(claims["sub"], "system:serviceaccount:apps:proxy");
         assert_eq!(claims["aud"], json!(["api://AzureADTokenExchange"]));
-        assert_eq!((claims["iat"].as_u64(), claims["nbf"].as_u64(), claims["exp"].as_u64()), (Some(1_000), Some(1_000), Some(4_600)));
+        assert_eq!(
+            (
+                claims["iat"].as_u64(),
+                claims["nbf"].as_u64(),
+                claims["exp"].as_u64()
+            ),
+            (Some(1_000), Some(1_000), Some(4_600))
+        );
         assert_eq!(claims["kubernetes.io"]["namespace"], "apps");
         assert_eq!(claims["kubernetes.io"]["serviceaccount"]["name"], "proxy");
         let (_, old) = decode_unverified(&k8s.expired_token("apps", "proxy", 10_000)).unwrap();

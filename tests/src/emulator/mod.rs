@@ -32,7 +32,7 @@ mod errors;
 mod faults;
 mod federated;
 mod graph;
-mod http;
+use crate::http;
 mod ids;
 mod jwt;
 mod keys;
@@ -75,8 +75,8 @@ pub use kubernetes::{service_account_subject, KubernetesIssuer, SERVICE_ACCOUNT_
 pub use store::AccessGrant;
 pub use users::{
     alice, bob, fabrikam_user, group_id, group_users, personal_user, user_with_groups,
-    woodgrove_user, FABRIKAM_TENANT_ID, GLOBAL_READER_ROLE_ID, GROUP_USERS,
-    REPORTS_READER_ROLE_ID, WOODGROVE_TENANT_ID,
+    woodgrove_user, FABRIKAM_TENANT_ID, GLOBAL_READER_ROLE_ID, GROUP_USERS, REPORTS_READER_ROLE_ID,
+    WOODGROVE_TENANT_ID,
 };
 
 use state::{lock, Shared};
@@ -232,20 +232,32 @@ impl Emulator {
     /// # Panics
     /// When `username` is not a configured user.
     pub fn id_token_claims(&self, username: &str, client_id: &str) -> Value {
+        self.with_subject(username, client_id, "openid profile email", |subject| {
+            claims::id_token(&self.shared.base_url, subject, None)
+        })
+    }
+
+    /// Runs `f` on what a token for `username`, `client_id` and `scope` issued now is about.
+    fn with_subject<T>(
+        &self,
+        username: &str,
+        client_id: &str,
+        scope: &str,
+        f: impl FnOnce(&claims::Subject<'_>) -> T,
+    ) -> T {
         let user = match self.shared.cfg.user(username) {
             Some(u) => u.clone(),
             None => panic!("entra emulator: no user {username}"),
         };
-        let scopes = scopes::parse("openid profile email");
-        let subject = claims::Subject {
+        let scopes = scopes::parse(scope);
+        f(&claims::Subject {
             user: &user,
             client_id,
             scopes: &scopes,
             session_id: &ids::random_guid(),
             now: self.shared.clock.now(),
             lifetime: self.shared.cfg.token_lifetime.as_secs(),
-        };
-        claims::id_token(&self.shared.base_url, &subject, None)
+        })
     }
 
     /// PKCS#8 PEM of the current signing key.
@@ -286,20 +298,9 @@ impl Emulator {
     /// # Panics
     /// When `username` is not a configured user.
     pub fn issue_access_token(&self, username: &str, client_id: &str, scope: &str) -> String {
-        let user = match self.shared.cfg.user(username) {
-            Some(u) => u.clone(),
-            None => panic!("entra emulator: no user {username}"),
-        };
-        let scopes = scopes::parse(scope);
-        let subject = claims::Subject {
-            user: &user,
-            client_id,
-            scopes: &scopes,
-            session_id: &ids::random_guid(),
-            now: self.shared.clock.now(),
-            lifetime: self.shared.cfg.token_lifetime.as_secs(),
-        };
-        token::mint_access_token(&self.shared, &subject)
+        self.with_subject(username, client_id, scope, |subject| {
+            token::mint_access_token(&self.shared, subject)
+        })
     }
 
     /// What an access token issued by this emulator authorizes (for a Graph emulator), if

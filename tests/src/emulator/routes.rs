@@ -139,7 +139,10 @@ mod tests {
                 "/v1.0/me/transitiveMemberOf".into(),
                 Some((Endpoint::Graph, "")),
             ),
-            ("/v1.0/users/x/checkMemberGroups".into(), Some((Endpoint::Graph, ""))),
+            (
+                "/v1.0/users/x/checkMemberGroups".into(),
+                Some((Endpoint::Graph, "")),
+            ),
             ("/v1.0".into(), None),
             (format!("/{t}/oauth2/token"), None),
             (format!("/{t}/.well-known/openid-configuration"), None),

@@ -206,7 +206,10 @@ mod tests {
             assert_eq!(user.password, format!("{local}-password"));
             assert!(user.groups.iter().all(|g| is_guid(g)), "{name}");
             all.extend(user.groups.iter().cloned());
-            assert_eq!(user.groups.first(), (n > 0).then(|| group_id(name, 0)).as_ref());
+            assert_eq!(
+                user.groups.first(),
+                (n > 0).then(|| group_id(name, 0)).as_ref()
+            );
         }
         assert_eq!(all.len(), 1400, "no group id repeats across users");
         assert_eq!(

@@ -21,18 +21,25 @@ fn parse_body(body: &[u8]) -> Result<Value, GraphError> {
     serde_json::from_slice(body).map_err(|_| GraphError::unreadable_body())
 }
 
+/// The body's `name` parameter as `get` reads it; `kind` says what it must be.
+fn parameter<'a, T>(
+    body: &'a Value,
+    name: &str,
+    kind: &str,
+    get: impl FnOnce(&'a Value) -> Option<T>,
+) -> Result<T, GraphError> {
+    body.get(name).and_then(get).ok_or_else(|| {
+        GraphError::bad_request(&format!(
+            "The '{name}' parameter is required and must be {kind}."
+        ))
+    })
+}
+
 /// Which of `groupIds` (at most 20 GUIDs) the user is a member of, transitively; directory
 /// roles never match, as on Graph. Answers in request order.
-pub fn check_member_groups(
-    base_url: &str,
-    body: &[u8],
-    user: &User,
-) -> Result<Value, GraphError> {
+pub fn check_member_groups(base_url: &str, body: &[u8], user: &User) -> Result<Value, GraphError> {
     let body = parse_body(body)?;
-    let ids = body
-        .get("groupIds")
-        .and_then(Value::as_array)
-        .ok_or_else(|| GraphError::bad_request("The 'groupIds' parameter is required and must be an array of strings."))?;
+    let ids = parameter(&body, "groupIds", "an array of strings", Value::as_array)?;
     if ids.len() > CHECK_MEMBER_GROUPS_LIMIT {
         return Err(GraphError::bad_request(&format!(
             "The number of group ids ({}) exceeds the limit of {CHECK_MEMBER_GROUPS_LIMIT}.",
@@ -41,10 +48,12 @@ pub fn check_member_groups(
     }
     let mut found = Vec::new();
     for id in ids {
-        let id = id
-            .as_str()
-            .filter(|s| is_guid(s))
-            .ok_or_else(|| GraphError::bad_request(&format!("Invalid object identifier '{}'.", id.as_str().unwrap_or(&id.to_string()))))?;
+        let id = id.as_str().filter(|s| is_guid(s)).ok_or_else(|| {
+            GraphError::bad_request(&format!(
+                "Invalid object identifier '{}'.",
+                id.as_str().unwrap_or(&id.to_string())
+            ))
+        })?;
         if user.groups.iter().any(|g| g.eq_ignore_ascii_case(id)) {
             found.push(id.to_string());
         }
@@ -61,10 +70,7 @@ pub fn get_member_objects(
     user: &User,
 ) -> Result<Value, GraphError> {
     let body = parse_body(body)?;
-    let security_only = body
-        .get("securityEnabledOnly")
-        .and_then(Value::as_bool)
-        .ok_or_else(|| GraphError::bad_request("The 'securityEnabledOnly' parameter is required and must be a boolean."))?;
+    let security_only = parameter(&body, "securityEnabledOnly", "a boolean", Value::as_bool)?;
     let ids = memberships(cfg, user)
         .into_iter()
         .filter(|o| !security_only || o.role_template_id.is_none())
@@ -98,16 +104,32 @@ mod tests {
         let upper = ALICE_GROUPS[1].to_uppercase();
         let too_many: Vec<String> = (0..21).map(|_| outsider.to_string()).collect();
         let cases: Vec<(String, Result<Vec<String>, &str>)> = vec![
-            (json!({"groupIds": [outsider, ALICE_GROUPS[2]]}).to_string(), Ok(vec![ALICE_GROUPS[2].into()])),
-            (json!({"groupIds": [upper]}).to_string(), Ok(vec![upper.clone()])),
+            (
+                json!({"groupIds": [outsider, ALICE_GROUPS[2]]}).to_string(),
+                Ok(vec![ALICE_GROUPS[2].into()]),
+            ),
+            (
+                json!({"groupIds": [upper]}).to_string(),
+                Ok(vec![upper.clone()]),
+            ),
             (json!({"groupIds": []}).to_string(), Ok(vec![])),
-            (json!({"groupIds": too_many}).to_string(), Err("Request_BadRequest")),
-            (json!({"groupIds": ["not-a-guid"]}).to_string(), Err("Request_BadRequest")),
+            (
+                json!({"groupIds": too_many}).to_string(),
+                Err("Request_BadRequest"),
+            ),
+            (
+                json!({"groupIds": ["not-a-guid"]}).to_string(),
+                Err("Request_BadRequest"),
+            ),
             (json!({"ids": []}).to_string(), Err("Request_BadRequest")),
             ("{not json".into(), Err("BadRequest")),
         ];
         for (body, want) in cases {
-            assert_eq!(codes(check_member_groups("http://h", body.as_bytes(), &a)), want, "{body}");
+            assert_eq!(
+                codes(check_member_groups("http://h", body.as_bytes(), &a)),
+                want,
+                "{body}"
+            );
         }
     }
 
@@ -115,8 +137,20 @@ mod tests {
     fn get_member_objects_includes_roles_only_when_asked() {
         let cfg = EmulatorConfig::default();
         let user = user_with_groups("groups250@contoso.example", 250);
-        let security = codes(get_member_objects(&cfg, "http://h", br#"{"securityEnabledOnly":true}"#, &user)).unwrap();
-        let all = codes(get_member_objects(&cfg, "http://h", br#"{"securityEnabledOnly":false}"#, &user)).unwrap();
+        let security = codes(get_member_objects(
+            &cfg,
+            "http://h",
+            br#"{"securityEnabledOnly":true}"#,
+            &user,
+        ))
+        .unwrap();
+        let all = codes(get_member_objects(
+            &cfg,
+            "http://h",
+            br#"{"securityEnabledOnly":false}"#,
+            &user,
+        ))
+        .unwrap();
         assert_eq!(security, user.groups);
         assert_eq!(all.len(), 251);
         assert_eq!(

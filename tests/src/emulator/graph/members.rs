@@ -69,7 +69,7 @@ impl DirectoryObject {
         let mut out = Map::new();
         out.insert("@odata.type".into(), json!(kind));
         for (k, v) in full {
-            if select.map_or(true, |s| s.iter().any(|f| *f == k)) {
+            if select.is_none_or(|s| s.contains(&k)) {
                 out.insert(k, v);
             }
         }
@@ -84,11 +84,14 @@ pub fn memberships(cfg: &EmulatorConfig, user: &User) -> Vec<DirectoryObject> {
         display_name: format!("Group {}", g.get(..8).unwrap_or(g)),
         role_template_id: None,
     });
-    let roles = cfg.roles_of(&user.oid).into_iter().map(|r| DirectoryObject {
-        id: r.id.to_ascii_lowercase(),
-        display_name: r.display_name.clone(),
-        role_template_id: Some(r.role_template_id.clone()),
-    });
+    let roles = cfg
+        .roles_of(&user.oid)
+        .into_iter()
+        .map(|r| DirectoryObject {
+            id: r.id.to_ascii_lowercase(),
+            display_name: r.display_name.clone(),
+            role_template_id: Some(r.role_template_id.clone()),
+        });
     groups.chain(roles).collect()
 }
 
@@ -163,12 +166,11 @@ fn parse_select(raw: Option<&str>) -> Result<Option<Vec<String>>, GraphError> {
 /// keep their literal `$`, as in Graph's links.
 fn next_link(base_url: &str, path: &str, q: &Params, skiptoken: &str) -> String {
     let enc = |v: &str| url::form_urlencoded::byte_serialize(v.as_bytes()).collect::<String>();
-    let mut parts: Vec<String> = q
-        .0
-        .iter()
-        .filter(|(k, _)| k != "$skiptoken")
-        .map(|(k, v)| format!("{}={}", enc(k).replace("%24", "$"), enc(v)))
-        .collect();
+    let mut parts: Vec<String> =
+        q.0.iter()
+            .filter(|(k, _)| k != "$skiptoken")
+            .map(|(k, v)| format!("{}={}", enc(k).replace("%24", "$"), enc(v)))
+            .collect();
     parts.push(format!("$skiptoken={}", enc(skiptoken)));
     format!("{base_url}{path}?{}", parts.join("&"))
 }
@@ -222,7 +224,13 @@ mod tests {
         );
         assert_eq!(group.to_json(None)["securityEnabled"], true);
         assert!(parse_select(Some("id,nope")).is_err());
-        assert_eq!(parse_select(Some("id, displayName")).unwrap().unwrap().len(), 2);
+        assert_eq!(
+            parse_select(Some("id, displayName"))
+                .unwrap()
+                .unwrap()
+                .len(),
+            2
+        );
     }
 
     #[test]

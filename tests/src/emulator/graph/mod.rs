@@ -39,7 +39,11 @@ const READ_SELF: [&str; 4] = [
     "Directory.Read.All",
 ];
 /// Permissions that let a user read another user's memberships.
-const READ_OTHERS: [&str; 3] = ["User.Read.All", "GroupMember.Read.All", "Directory.Read.All"];
+const READ_OTHERS: [&str; 3] = [
+    "User.Read.All",
+    "GroupMember.Read.All",
+    "Directory.Read.All",
+];
 /// The cast segment that narrows `transitiveMemberOf` to groups.
 const GROUP_CAST: &str = "microsoft.graph.group";
 
@@ -85,16 +89,21 @@ fn respond(shared: &Shared, req: &Request) -> Result<Value, GraphError> {
         _ => return Err(GraphError::segment_not_found(path)),
     };
     let (operation, method) = match rest {
-        [op] if op.eq_ignore_ascii_case("transitiveMemberOf") => (
-            Operation::TransitiveMemberOf { only_groups: false },
-            "GET",
-        ),
-        [op, cast] if op.eq_ignore_ascii_case("transitiveMemberOf") && cast.eq_ignore_ascii_case(GROUP_CAST) => (
-            Operation::TransitiveMemberOf { only_groups: true },
-            "GET",
-        ),
-        [op] if op.eq_ignore_ascii_case("checkMemberGroups") => (Operation::CheckMemberGroups, "POST"),
-        [op] if op.eq_ignore_ascii_case("getMemberObjects") => (Operation::GetMemberObjects, "POST"),
+        [op] if op.eq_ignore_ascii_case("transitiveMemberOf") => {
+            (Operation::TransitiveMemberOf { only_groups: false }, "GET")
+        }
+        [op, cast]
+            if op.eq_ignore_ascii_case("transitiveMemberOf")
+                && cast.eq_ignore_ascii_case(GROUP_CAST) =>
+        {
+            (Operation::TransitiveMemberOf { only_groups: true }, "GET")
+        }
+        [op] if op.eq_ignore_ascii_case("checkMemberGroups") => {
+            (Operation::CheckMemberGroups, "POST")
+        }
+        [op] if op.eq_ignore_ascii_case("getMemberObjects") => {
+            (Operation::GetMemberObjects, "POST")
+        }
         [] => return Err(GraphError::unsupported_query("reading the user object")),
         [other, ..] => return Err(GraphError::segment_not_found(other)),
     };
@@ -154,8 +163,15 @@ fn authenticate(shared: &Shared, req: &Request) -> Result<(User, Vec<String>), G
 /// True when the token's `aud` is Microsoft Graph (by app id or URL).
 fn audience_is_graph(token: &str) -> bool {
     decode_unverified(token)
-        .and_then(|(_, claims)| claims.get("aud").and_then(Value::as_str).map(str::to_string))
-        .is_some_and(|aud| aud == GRAPH_APP_ID || aud.trim_end_matches('/') == "https://graph.microsoft.com")
+        .and_then(|(_, claims)| {
+            claims
+                .get("aud")
+                .and_then(Value::as_str)
+                .map(str::to_string)
+        })
+        .is_some_and(|aud| {
+            aud == GRAPH_APP_ID || aud.trim_end_matches('/') == "https://graph.microsoft.com"
+        })
 }
 
 /// `users/{id}`: by object id or UPN, only in the caller's tenant.
@@ -190,12 +206,22 @@ mod tests {
             (json!({"aud": GRAPH_APP_ID}), true),
             (json!({"aud": "https://graph.microsoft.com"}), true),
             (json!({"aud": "https://graph.microsoft.com/"}), true),
-            (json!({"aud": "22222222-2222-2222-2222-222222222222"}), false),
-            (json!({"aud": ["00000003-0000-0000-c000-000000000000"]}), false),
+            (
+                json!({"aud": "22222222-2222-2222-2222-222222222222"}),
+                false,
+            ),
+            (
+                json!({"aud": ["00000003-0000-0000-c000-000000000000"]}),
+                false,
+            ),
             (json!({}), false),
         ];
         for (claims, want) in cases {
-            assert_eq!(audience_is_graph(&token_with(claims.clone())), want, "{claims}");
+            assert_eq!(
+                audience_is_graph(&token_with(claims.clone())),
+                want,
+                "{claims}"
+            );
         }
         assert!(!audience_is_graph("opaque"));
     }

@@ -70,7 +70,13 @@ fn throttling_entra_endpoints_sets_their_retry_after() {
     assert_eq!(resp.status, 429);
     assert_eq!(resp.header("retry-after"), Some("30"));
     assert_eq!(resp.aadsts(), 90033);
-    assert_eq!(resp.headers.iter().filter(|(k, _)| k.eq_ignore_ascii_case("retry-after")).count(), 1);
+    assert_eq!(
+        resp.headers
+            .iter()
+            .filter(|(k, _)| k.eq_ignore_ascii_case("retry-after"))
+            .count(),
+        1
+    );
 }
 
 #[test]
@@ -83,9 +89,16 @@ fn malformed_close_and_delay() {
     assert!(serde_json::from_str::<Value>(&broken.body).is_err());
 
     emu.set_fault_times(Endpoint::Graph, Fault::Close, 1);
-    assert!(call(&url, &token).is_err(), "connection dropped without an answer");
+    assert!(
+        call(&url, &token).is_err(),
+        "connection dropped without an answer"
+    );
 
-    emu.set_fault_times(Endpoint::Graph, Fault::Delay(Duration::from_millis(1200)), 1);
+    emu.set_fault_times(
+        Endpoint::Graph,
+        Fault::Delay(Duration::from_millis(1200)),
+        1,
+    );
     let start = Instant::now();
     assert_eq!(call(&url, &token).unwrap().status, 200);
     assert!(start.elapsed() >= Duration::from_millis(1200));

@@ -10,7 +10,13 @@ fn tokens_of_the_group_count_users_switch_to_overage_above_two_hundred() {
     let emu = Emulator::start(EmulatorConfig::default());
     for (name, n) in GROUP_USERS {
         let local = name.split('@').next().unwrap();
-        let resp = sign_in(&emu, DEFAULT_TENANT_ID, name, &format!("{local}-password"), SCOPE);
+        let resp = sign_in(
+            &emu,
+            DEFAULT_TENANT_ID,
+            name,
+            &format!("{local}-password"),
+            SCOPE,
+        );
         assert_eq!(resp.status, 200, "{name}: {}", resp.body);
         let body = resp.json();
         let (_, claims) = verify_with_jwks(&emu, body["id_token"].as_str().unwrap()).unwrap();
@@ -27,12 +33,18 @@ fn tokens_of_the_group_count_users_switch_to_overage_above_two_hundred() {
             }
             _ => {
                 assert_eq!(groups, None, "{name}");
-                assert_eq!(claims["_claim_names"], serde_json::json!({"groups": "src1"}));
+                assert_eq!(
+                    claims["_claim_names"],
+                    serde_json::json!({"groups": "src1"})
+                );
                 let oid = claims["oid"].as_str().unwrap();
-                let endpoint = claims["_claim_sources"]["src1"]["endpoint"].as_str().unwrap();
+                let endpoint = claims["_claim_sources"]["src1"]["endpoint"]
+                    .as_str()
+                    .unwrap();
                 assert_eq!(endpoint, overage_endpoint(DEFAULT_TENANT_ID, oid));
                 assert!(
-                    endpoint.starts_with("https://graph.windows.net/") && endpoint.ends_with("/getMemberObjects"),
+                    endpoint.starts_with("https://graph.windows.net/")
+                        && endpoint.ends_with("/getMemberObjects"),
                     "{endpoint}"
                 );
             }
@@ -48,12 +60,22 @@ fn user_read_in_the_authorize_scope_is_granted_and_lands_in_scp() {
     // (requested scope, response scope, scp of the access token)
     let cases = [
         (SCOPE, "openid profile email User.Read", "User.Read"),
-        ("openid https://graph.microsoft.com/User.Read offline_access", "openid User.Read", "User.Read"),
+        (
+            "openid https://graph.microsoft.com/User.Read offline_access",
+            "openid User.Read",
+            "User.Read",
+        ),
         ("openid profile", "openid profile User.Read", "User.Read"),
         ("openid Mail.Read", "openid Mail.Read", "Mail.Read"),
     ];
     for (scope, response_scope, scp) in cases {
-        let resp = sign_in(&emu, DEFAULT_TENANT_ID, "groups250", "groups250-password", scope);
+        let resp = sign_in(
+            &emu,
+            DEFAULT_TENANT_ID,
+            "groups250",
+            "groups250-password",
+            scope,
+        );
         assert_eq!(resp.status, 200, "{scope}: {}", resp.body);
         let body = resp.json();
         assert_eq!(body["scope"], response_scope, "{scope}");

@@ -159,7 +159,11 @@ pub fn sign_in(emu: &Emulator, segment: &str, username: &str, password: &str, sc
     if posted.status != 302 {
         return posted;
     }
-    let code = posted.location_params().get("code").expect("code").to_string();
+    let code = posted
+        .location_params()
+        .get("code")
+        .expect("code")
+        .to_string();
     post_form(
         &format!("{}/{segment}/oauth2/v2.0/token", emu.base_url()),
         &[

@@ -48,7 +48,11 @@ fn code_and_refresh_grants_accept_a_fresh_service_account_token() {
         ("refresh_token", refresh_token),
     ];
     let assertion = k8s.token("apps", "proxy", emu.now());
-    form.extend(with_assertion(&assertion).into_iter().filter(|(_, v)| !v.is_empty()));
+    form.extend(
+        with_assertion(&assertion)
+            .into_iter()
+            .filter(|(_, v)| !v.is_empty()),
+    );
     let refreshed = post_form(&token_url(&emu), &form, &[]);
     assert_eq!(refreshed.status, 200, "{}", refreshed.body);
 }
@@ -71,7 +75,11 @@ fn expired_token_is_700024_until_the_file_rotates() {
     emu.advance_clock(Duration::from_secs(3600));
     assert_eq!(redeem_with(&emu, &current).aadsts(), 700024);
     let rotated = k8s.token("apps", "proxy", emu.now());
-    assert_eq!(redeem_with(&emu, &rotated).status, 200, "the rotated token works");
+    assert_eq!(
+        redeem_with(&emu, &rotated).status,
+        200,
+        "the rotated token works"
+    );
 }
 
 #[test]
@@ -85,16 +93,57 @@ fn mismatched_or_forged_assertions_get_entras_codes() {
     wrong_aud["aud"] = serde_json::json!(["https://kubernetes.default.svc.cluster.local"]);
     // (case, assertion, status, error, AADSTS)
     let cases = [
-        ("other issuer", other_cluster.token("apps", "proxy", now), 401, "invalid_client", 700211),
-        ("other service account", k8s.token("apps", "debug", now), 401, "invalid_client", 700213),
-        ("other namespace", k8s.token("default", "proxy", now), 401, "invalid_client", 700213),
-        ("kubernetes audience", k8s.sign(&wrong_aud), 400, "invalid_request", 70021),
-        ("impostor key", impostor.token("apps", "proxy", now), 401, "invalid_client", 7000272),
-        ("not a jwt", "not-a-jwt".to_string(), 401, "invalid_client", 50027),
+        (
+            "other issuer",
+            other_cluster.token("apps", "proxy", now),
+            401,
+            "invalid_client",
+            700211,
+        ),
+        (
+            "other service account",
+            k8s.token("apps", "debug", now),
+            401,
+            "invalid_client",
+            700213,
+        ),
+        (
+            "other namespace",
+            k8s.token("default", "proxy", now),
+            401,
+            "invalid_client",
+            700213,
+        ),
+        (
+            "kubernetes audience",
+            k8s.sign(&wrong_aud),
+            400,
+            "invalid_request",
+            70021,
+        ),
+        (
+            "impostor key",
+            impostor.token("apps", "proxy", now),
+            401,
+            "invalid_client",
+            7000272,
+        ),
+        (
+            "not a jwt",
+            "not-a-jwt".to_string(),
+            401,
+            "invalid_client",
+            50027,
+        ),
     ];
     for (name, assertion, status, error, code) in cases {
         let resp = redeem_with(&emu, &assertion);
-        assert_eq!((resp.status, resp.aadsts()), (status, code), "{name}: {}", resp.body);
+        assert_eq!(
+            (resp.status, resp.aadsts()),
+            (status, code),
+            "{name}: {}",
+            resp.body
+        );
         assert_eq!(resp.json()["error"], error, "{name}");
     }
     let mismatch = redeem_with(&emu, &k8s.token("apps", "debug", now));
@@ -114,7 +163,13 @@ fn a_federated_only_client_refuses_secrets() {
     let nothing = redeem(&emu, &code, None, &[("client_secret", "")]);
     assert_eq!((nothing.status, nothing.aadsts()), (401, 7000218));
     assert_eq!(
-        redeem(&emu, &code, None, &with_assertion(&k8s.token("apps", "proxy", emu.now()))).status,
+        redeem(
+            &emu,
+            &code,
+            None,
+            &with_assertion(&k8s.token("apps", "proxy", emu.now()))
+        )
+        .status,
         200,
         "failed client authentication did not burn the code"
     );

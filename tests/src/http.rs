@@ -1,4 +1,5 @@
-//! A small blocking HTTP/1.1 server: one thread per connection, one request per connection.
+//! A small blocking HTTP/1.1 server for the test doubles (emulator, upstream): one thread per
+//! connection, one request per connection.
 //!
 //! Hand-rolled rather than tiny_http because the `Close` fault must drop the TCP connection
 //! without answering, and tiny_http never lets go of the socket (an unanswered request there
