@@ -100,6 +100,31 @@ pub fn assertion_rejected(error: &IdpError) -> bool {
     error.codes.iter().any(|c| matches!(c, 700024 | 700027 | 50027))
 }
 
+/// A fresh token arrived after Entra refused the stored one: store it and repeat the call once.
+pub fn on_fetched(
+    ctx: &Context,
+    req: &super::Request,
+    then: super::action::AfterAssertion,
+    response: super::CallResponse,
+    rng: &mut dyn super::Entropy,
+) -> super::Outcome {
+    use super::action::AfterAssertion;
+    let stored = match response.status {
+        200 => store_token(ctx.store, ctx.store_prefix, &response.body, ctx.now),
+        0 => Err("token source did not answer".to_string()),
+        status => Err(format!("token source answered {status}")),
+    };
+    match (then, stored) {
+        (AfterAssertion::Redeem { csrf, code }, Ok(_)) => super::callback::redeem(ctx, req, csrf, code, true),
+        (AfterAssertion::Redeem { .. }, Err(why)) => super::callback::fail(ctx, req, Failure::FederatedToken(why)),
+        (AfterAssertion::Refresh { session, lease }, Ok(_)) => match super::refresh::refresh_call(ctx, &session, &lease, true) {
+            Ok(outcome) => outcome,
+            Err(failure) => super::refresh::unavailable(ctx, req, &session, &lease, failure.summary(), rng),
+        },
+        (AfterAssertion::Refresh { session, lease }, Err(why)) => super::refresh::unavailable(ctx, req, &session, &lease, why, rng),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -148,30 +173,5 @@ mod tests {
             assert!(err.contains(why), "{err}");
         }
         assert!(current(&store, "p", 0).is_none());
-    }
-}
-
-/// A fresh token arrived after Entra refused the stored one: store it and repeat the call once.
-pub fn on_fetched(
-    ctx: &Context,
-    req: &super::Request,
-    then: super::action::AfterAssertion,
-    response: super::CallResponse,
-    rng: &mut dyn super::Entropy,
-) -> super::Outcome {
-    use super::action::AfterAssertion;
-    let stored = match response.status {
-        200 => store_token(ctx.store, ctx.store_prefix, &response.body, ctx.now),
-        0 => Err("token source did not answer".to_string()),
-        status => Err(format!("token source answered {status}")),
-    };
-    match (then, stored) {
-        (AfterAssertion::Redeem { csrf, code }, Ok(_)) => super::callback::redeem(ctx, req, csrf, code, true),
-        (AfterAssertion::Redeem { .. }, Err(why)) => super::callback::fail(ctx, req, Failure::FederatedToken(why)),
-        (AfterAssertion::Refresh { session, lease }, Ok(_)) => match super::refresh::refresh_call(ctx, &session, &lease, true) {
-            Ok(outcome) => outcome,
-            Err(failure) => super::refresh::unavailable(ctx, req, &session, &lease, failure.summary(), rng),
-        },
-        (AfterAssertion::Refresh { session, lease }, Err(why)) => super::refresh::unavailable(ctx, req, &session, &lease, why, rng),
     }
 }
