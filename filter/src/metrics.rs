@@ -145,7 +145,6 @@ impl Metric {
             Metric::BearerInvalid => "entra_proxy.bearer.invalid",
             Metric::FederatedFetched => "entra_proxy.federated.fetched",
             Metric::FederatedFailed => "entra_proxy.federated.failed",
-
         }
     }
 

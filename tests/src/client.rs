@@ -91,7 +91,11 @@ impl Client {
         };
         let status = response.status();
         let mut headers = Vec::new();
-        for name in response.headers_names() {
+        let mut names = response.headers_names();
+        names.dedup_by(|a, b| a.eq_ignore_ascii_case(b));
+        names.sort_unstable();
+        names.dedup();
+        for name in names {
             for value in response.all(&name) {
                 headers.push((name.to_ascii_lowercase(), value.to_string()));
             }

@@ -167,7 +167,7 @@ impl Scenario {
     /// Complete a sign-in as Alice (or with `claims` edited by `edit`) and return the
     /// callback's local response.
     pub fn sign_in(&self, return_path: &str, edit: impl FnOnce(&mut Value)) -> LocalResponse {
-        self.sign_in_with(return_path, edit, |token| test_idp::token_response(token))
+        self.sign_in_with(return_path, edit, test_idp::token_response)
     }
 
     /// Like [`Scenario::sign_in`], with the token endpoint's body made by `body` from the ID

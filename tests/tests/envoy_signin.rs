@@ -194,7 +194,7 @@ fn bad_or_replayed_state_is_403() {
 
     // Wrong state with the right CSRF cookie.
     let mut wrong = callback.replace("state=", "state=x");
-    wrong.push_str("&");
+    wrong.push('&');
     let mut tamper_client = client.clone();
     assert_eq!(tamper_client.get_url(&wrong, &[]).status, 403);
 

@@ -10,7 +10,12 @@ use serde_json::json;
 
 fn signed_in(scenario: &Scenario) -> String {
     let reply = scenario.sign_in("/", |_| {});
-    assert_eq!(reply.status, 302, "{}", String::from_utf8_lossy(&reply.body));
+    assert_eq!(
+        reply.status,
+        302,
+        "{}",
+        String::from_utf8_lossy(&reply.body)
+    );
     cookie_header_from(&reply)
 }
 
@@ -23,15 +28,29 @@ fn skipped_routes_and_preflights_pass_without_a_session_but_never_with_spoofed_i
     for (method, path, extra) in [
         ("GET", "/health", vec![]),
         ("POST", "/public/form", vec![]),
-        ("OPTIONS", "/api/x", vec![("origin", "https://spa.example.com"), ("access-control-request-method", "POST")]),
+        (
+            "OPTIONS",
+            "/api/x",
+            vec![
+                ("origin", "https://spa.example.com"),
+                ("access-control-request-method", "POST"),
+            ],
+        ),
     ] {
         let mut headers = extra.clone();
         headers.push(("x-forwarded-user", "mallory"));
         let (stream, action) = scenario.request(method, path, &headers);
         assert_eq!(action, Action::Continue, "{method} {path}");
-        assert!(!stream.request_header_map().contains("x-forwarded-user"), "{method} {path}");
+        assert!(
+            !stream.request_header_map().contains("x-forwarded-user"),
+            "{method} {path}"
+        );
     }
-    for (method, path) in [("POST", "/health"), ("GET", "/healthz/../admin"), ("OPTIONS", "/api/x")] {
+    for (method, path) in [
+        ("POST", "/health"),
+        ("GET", "/healthz/../admin"),
+        ("OPTIONS", "/api/x"),
+    ] {
         let (_, action) = scenario.request(method, path, &[]);
         assert_eq!(action, Action::Pause, "{method} {path} needs a session");
     }
@@ -62,10 +81,19 @@ fn auth_endpoint_answers_like_nginx_auth_request_expects() {
     assert_eq!(reply.status, 202);
     assert!(reply.body.is_empty());
     assert_eq!(reply.header("x-auth-request-user"), Some(ALICE_OID));
-    assert_eq!(reply.header("x-auth-request-email"), Some("alice.smith@contoso.example"));
+    assert_eq!(
+        reply.header("x-auth-request-email"),
+        Some("alice.smith@contoso.example")
+    );
     assert_eq!(reply.header("x-auth-request-groups"), Some("g-one,g-two"));
-    assert_eq!(reply.header("x-auth-request-preferred-username"), Some("alice@contoso.example"));
-    assert!(reply.header("authorization").unwrap().starts_with("Bearer ey"));
+    assert_eq!(
+        reply.header("x-auth-request-preferred-username"),
+        Some("alice@contoso.example")
+    );
+    assert!(reply
+        .header("authorization")
+        .unwrap()
+        .starts_with("Bearer ey"));
     let cases = [
         ("?allowed_groups=g-two,other", 202),
         ("?allowed_groups=other", 403),
@@ -84,7 +112,12 @@ fn auth_endpoint_answers_like_nginx_auth_request_expects() {
     // Envoy's ext_authz treats any 2xx other than 200 as a denial (oauth2-proxy #2832).
     let ext_authz = Scenario::ready(config_with(json!({"auth_success_status": "200"})));
     let cookie = signed_in(&ext_authz);
-    assert_eq!(ext_authz.get_local("/oauth2/auth", &[("cookie", &cookie)]).status, 200);
+    assert_eq!(
+        ext_authz
+            .get_local("/oauth2/auth", &[("cookie", &cookie)])
+            .status,
+        200
+    );
 }
 
 #[test]
@@ -105,7 +138,12 @@ fn the_dashboard_example_header_injection_is_one_config_block() {
     let (stream, action) = scenario.request(
         "GET",
         "/api/v1/namespaces",
-        &[("cookie", &cookie), ("authorization", "Bearer forged"), ("x_tenant", "evil"), ("x-client-tag", "kept")],
+        &[
+            ("cookie", &cookie),
+            ("authorization", "Bearer forged"),
+            ("x_tenant", "evil"),
+            ("x-client-tag", "kept"),
+        ],
     );
     assert_eq!(action, Action::Continue);
     let headers = stream.request_header_map();
@@ -114,20 +152,35 @@ fn the_dashboard_example_header_injection_is_one_config_block() {
     assert!(bearer[0].starts_with("Bearer ey") && bearer[0] != "Bearer forged");
     assert_eq!(headers.get_all("x-tenant"), vec![test_idp::TENANT]);
     assert!(!headers.contains("x_tenant"));
-    assert_eq!(headers.get_all("x-client-tag"), vec!["kept"], "preserveRequestValue keeps the client's value");
+    assert_eq!(
+        headers.get_all("x-client-tag"),
+        vec!["kept"],
+        "preserveRequestValue keeps the client's value"
+    );
     stream.response_headers(&[(":status", "200")], false);
     let response = stream.response_header_map();
-    assert_eq!(response.get("x-auth-request-user"), Some("alice.smith@contoso.example"));
+    assert_eq!(
+        response.get("x-auth-request-user"),
+        Some("alice.smith@contoso.example")
+    );
     assert_eq!(response.get("x-auth-request-groups"), Some("g-one,g-two"));
 
     let auth = scenario.get_local("/oauth2/auth", &[("cookie", &cookie)]);
-    assert_eq!(auth.header("x-auth-request-user"), Some("alice.smith@contoso.example"), "injected values win on /oauth2/auth");
+    assert_eq!(
+        auth.header("x-auth-request-user"),
+        Some("alice.smith@contoso.example"),
+        "injected values win on /oauth2/auth"
+    );
 }
 
 #[test]
 fn allowed_groups_are_enforced_at_sign_in() {
     let scenario = Scenario::ready(config_with(json!({"allowed_groups": ["G-TWO"]})));
-    assert_eq!(scenario.sign_in("/", |_| {}).status, 302, "group ids compare case-insensitively");
+    assert_eq!(
+        scenario.sign_in("/", |_| {}).status,
+        302,
+        "group ids compare case-insensitively"
+    );
     let scenario = Scenario::ready(config_with(json!({"allowed_groups": ["admins"]})));
     let reply = scenario.sign_in("/", |_| {});
     assert_eq!(reply.status, 403);
@@ -158,8 +211,9 @@ fn graph_config(extra: serde_json::Value) -> serde_json::Value {
 }
 
 fn page(ids: std::ops::Range<u32>, next: Option<&str>) -> String {
-    let mut value: Vec<serde_json::Value> =
-        ids.map(|i| json!({"@odata.type": "#microsoft.graph.group", "id": format!("g-{i}")})).collect();
+    let mut value: Vec<serde_json::Value> = ids
+        .map(|i| json!({"@odata.type": "#microsoft.graph.group", "id": format!("g-{i}")}))
+        .collect();
     value.push(json!({"@odata.type": "#microsoft.graph.directoryRole", "id": "role-1"}));
     let mut body = json!({"value": value});
     if let Some(next) = next {
@@ -171,23 +225,46 @@ fn page(ids: std::ops::Range<u32>, next: Option<&str>) -> String {
 #[test]
 fn group_overage_is_resolved_from_graph_pages_with_the_access_token() {
     let scenario = Scenario::ready(graph_config(json!({})));
-    let (stream, ()) = scenario.sign_in_until_token("/", overage, |t| test_idp::token_response(t));
+    let (stream, ()) = scenario.sign_in_until_token("/", overage, test_idp::token_response);
     let first = scenario.only_call();
     assert_eq!(first.cluster, "graph");
     assert_eq!(first.authority(), "graph.microsoft.com");
-    assert_eq!(first.path(), "/v1.0/me/transitiveMemberOf?$select=id&$top=999");
-    assert_eq!(first.headers.get("authorization"), Some("Bearer access-token-for-alice"));
+    assert_eq!(
+        first.path(),
+        "/v1.0/me/transitiveMemberOf?$select=id&$top=999"
+    );
+    assert_eq!(
+        first.headers.get("authorization"),
+        Some("Bearer access-token-for-alice")
+    );
     assert_eq!(first.headers.get("consistencylevel"), Some("eventual"));
-    let next = "https://graph.microsoft.com/v1.0/me/transitiveMemberOf?$select=id&$top=999&$skiptoken=p2";
-    scenario.host.respond(first.token, 200, &[], page(0..200, Some(next)).as_bytes());
+    let next =
+        "https://graph.microsoft.com/v1.0/me/transitiveMemberOf?$select=id&$top=999&$skiptoken=p2";
+    scenario
+        .host
+        .respond(first.token, 200, &[], page(0..200, Some(next)).as_bytes());
     let second = scenario.only_call();
-    assert_eq!(second.path(), "/v1.0/me/transitiveMemberOf?$select=id&$top=999&$skiptoken=p2");
-    scenario.host.respond(second.token, 200, &[], page(200..260, None).as_bytes());
+    assert_eq!(
+        second.path(),
+        "/v1.0/me/transitiveMemberOf?$select=id&$top=999&$skiptoken=p2"
+    );
+    scenario
+        .host
+        .respond(second.token, 200, &[], page(200..260, None).as_bytes());
     let reply = stream.local_response().unwrap();
-    assert_eq!(reply.status, 302, "{}", String::from_utf8_lossy(&reply.body));
+    assert_eq!(
+        reply.status,
+        302,
+        "{}",
+        String::from_utf8_lossy(&reply.body)
+    );
     let cookie = cookie_header_from(&reply);
     let (forwarded, _) = scenario.request("GET", "/", &[("cookie", &cookie)]);
-    let groups = forwarded.request_header_map().get("x-forwarded-groups").unwrap().to_string();
+    let groups = forwarded
+        .request_header_map()
+        .get("x-forwarded-groups")
+        .unwrap()
+        .to_string();
     // Above 250 groups the cookie keeps what authorization needs: the allowed group.
     assert_eq!(groups, "g-250");
     assert_eq!(scenario.counter("entra_proxy.graph.groups_resolved"), 1);
@@ -196,38 +273,63 @@ fn group_overage_is_resolved_from_graph_pages_with_the_access_token() {
 #[test]
 fn group_overage_uses_check_member_groups_when_no_groups_header_is_wanted() {
     let scenario = Scenario::ready(graph_config(json!({"pass_user_headers": false})));
-    let (stream, ()) = scenario.sign_in_until_token("/", overage, |t| test_idp::token_response(t));
+    let (stream, ()) = scenario.sign_in_until_token("/", overage, test_idp::token_response);
     let call = scenario.only_call();
     assert_eq!(call.method(), "POST");
     assert_eq!(call.path(), "/v1.0/me/checkMemberGroups");
     assert_eq!(call.body_text(), r#"{"groupIds":["g-250"]}"#);
-    scenario.host.respond(call.token, 200, &[], br#"{"value":["g-250"]}"#);
+    scenario
+        .host
+        .respond(call.token, 200, &[], br#"{"value":["g-250"]}"#);
     assert_eq!(stream.local_response().unwrap().status, 302);
 }
 
 #[test]
 fn graph_failures_fail_the_sign_in_closed_instead_of_zero_groups() {
     let cases = [
-        (403, r#"{"error":{"code":"Authorization_RequestDenied","message":"Insufficient privileges to complete the operation.","innerError":{"request-id":"r-1"}}}"#, 403, "Authorization_RequestDenied"),
-        (429, r#"{"error":{"code":"TooManyRequests","message":"slow down","innerError":{"request-id":"r-2"}}}"#, 503, "TooManyRequests"),
+        (
+            403,
+            r#"{"error":{"code":"Authorization_RequestDenied","message":"Insufficient privileges to complete the operation.","innerError":{"request-id":"r-1"}}}"#,
+            403,
+            "Authorization_RequestDenied",
+        ),
+        (
+            429,
+            r#"{"error":{"code":"TooManyRequests","message":"slow down","innerError":{"request-id":"r-2"}}}"#,
+            503,
+            "TooManyRequests",
+        ),
         (500, "oops", 502, "status=500"),
     ];
     for (status, body, expected, log) in cases {
         let scenario = Scenario::ready(graph_config(json!({})));
-        let (stream, ()) = scenario.sign_in_until_token("/", overage, |t| test_idp::token_response(t));
+        let (stream, ()) = scenario.sign_in_until_token("/", overage, test_idp::token_response);
         let call = scenario.only_call();
-        scenario.host.respond(call.token, status, &[], body.as_bytes());
+        scenario
+            .host
+            .respond(call.token, status, &[], body.as_bytes());
         let reply = stream.local_response().unwrap();
         assert_eq!(reply.status, expected, "{status}");
-        assert!(set_cookie_pair(&reply, "_oauth2_proxy").is_none(), "never a session with silently zero groups");
-        assert!(scenario.host.logs().iter().any(|l| l.message.contains(log)), "{log}");
+        assert!(
+            set_cookie_pair(&reply, "_oauth2_proxy").is_none(),
+            "never a session with silently zero groups"
+        );
+        assert!(
+            scenario.host.logs().iter().any(|l| l.message.contains(log)),
+            "{log}"
+        );
         assert_eq!(scenario.counter("entra_proxy.graph.failure"), 1);
     }
     // A forged nextLink cannot send the user's token to another host.
     let scenario = Scenario::ready(graph_config(json!({})));
-    let (stream, ()) = scenario.sign_in_until_token("/", overage, |t| test_idp::token_response(t));
+    let (stream, ()) = scenario.sign_in_until_token("/", overage, test_idp::token_response);
     let call = scenario.only_call();
-    scenario.host.respond(call.token, 200, &[], page(0..1, Some("https://evil.example/steal")).as_bytes());
+    scenario.host.respond(
+        call.token,
+        200,
+        &[],
+        page(0..1, Some("https://evil.example/steal")).as_bytes(),
+    );
     assert_eq!(stream.local_response().unwrap().status, 502);
     assert!(scenario.host.pending_calls().is_empty());
 }
@@ -237,7 +339,11 @@ fn refresh_config() -> serde_json::Value {
 }
 
 fn signed_in_with_refresh(scenario: &Scenario) -> String {
-    let reply = scenario.sign_in_with("/", |_| {}, |t| test_idp::token_response_with_refresh(t, "refresh-1"));
+    let reply = scenario.sign_in_with(
+        "/",
+        |_| {},
+        |t| test_idp::token_response_with_refresh(t, "refresh-1"),
+    );
     assert_eq!(reply.status, 302);
     cookie_header_from(&reply)
 }
@@ -254,13 +360,24 @@ fn a_due_session_is_refreshed_once_and_the_response_carries_the_new_cookie() {
     let (stream, action) = scenario.request("GET", "/due", &[("cookie", &cookie)]);
     assert_eq!(action, Action::Pause);
     let call = scenario.only_call();
-    assert_eq!(call.path(), format!("/{}/oauth2/v2.0/token", test_idp::TENANT));
-    assert!(call.body_text().starts_with("grant_type=refresh_token&refresh_token=refresh-1&client_id="), "{}", call.body_text());
+    assert_eq!(
+        call.path(),
+        format!("/{}/oauth2/v2.0/token", test_idp::TENANT)
+    );
+    assert!(
+        call.body_text()
+            .starts_with("grant_type=refresh_token&refresh_token=refresh-1&client_id="),
+        "{}",
+        call.body_text()
+    );
 
     // A parallel request of the same browser does not refresh again: it uses the session it has.
     let (parallel, action) = scenario.request("GET", "/parallel", &[("cookie", &cookie)]);
     assert_eq!(action, Action::Continue);
-    assert_eq!(parallel.request_header_map().get("x-forwarded-user"), Some(ALICE_OID));
+    assert_eq!(
+        parallel.request_header_map().get("x-forwarded-user"),
+        Some(ALICE_OID)
+    );
     assert_eq!(scenario.host.pending_calls().len(), 1);
 
     let claims = test_idp::alice_claims(scenario.now(), "unused");
@@ -268,11 +385,25 @@ fn a_due_session_is_refreshed_once_and_the_response_carries_the_new_cookie() {
     claims.as_object_mut().unwrap().remove("nonce");
     claims["groups"] = json!(["g-one", "g-three"]);
     let token = test_idp::sign(test_idp::key(0), &claims);
-    scenario.host.respond(call.token, 200, &[], test_idp::token_response_with_refresh(&token, "refresh-2").as_bytes());
+    scenario.host.respond(
+        call.token,
+        200,
+        &[],
+        test_idp::token_response_with_refresh(&token, "refresh-2").as_bytes(),
+    );
     assert!(stream.request_resumed());
-    assert_eq!(stream.request_header_map().get("x-forwarded-groups"), Some("g-one,g-three"), "rules and headers use the new token");
+    assert_eq!(
+        stream.request_header_map().get("x-forwarded-groups"),
+        Some("g-one,g-three"),
+        "rules and headers use the new token"
+    );
     stream.response_headers(&[(":status", "200")], false);
-    let set_cookie: Vec<String> = stream.response_header_map().get_all("set-cookie").iter().map(|s| s.to_string()).collect();
+    let set_cookie: Vec<String> = stream
+        .response_header_map()
+        .get_all("set-cookie")
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
     assert_eq!(set_cookie.len(), 1);
     assert!(set_cookie[0].starts_with("_oauth2_proxy="));
     assert_eq!(scenario.counter("entra_proxy.session.refreshed"), 1);
@@ -293,10 +424,17 @@ fn a_revoked_refresh_token_ends_the_session() {
     let (stream, _) = scenario.request("GET", "/", &[("cookie", &cookie)]);
     let call = scenario.only_call();
     let body = json!({"error": "invalid_grant", "error_description": "AADSTS50173: The provided grant has expired due to it being revoked.", "error_codes": [50173]});
-    scenario.host.respond(call.token, 400, &[], body.to_string().as_bytes());
+    scenario
+        .host
+        .respond(call.token, 400, &[], body.to_string().as_bytes());
     let reply = stream.local_response().unwrap();
     assert_eq!(reply.status, 302);
-    assert!(set_cookies(&reply).iter().any(|c| c.starts_with("_oauth2_proxy=; ")), "the session is cleared");
+    assert!(
+        set_cookies(&reply)
+            .iter()
+            .any(|c| c.starts_with("_oauth2_proxy=; ")),
+        "the session is cleared"
+    );
     assert_eq!(scenario.counter("entra_proxy.session.refresh_rejected"), 1);
 }
 
@@ -313,7 +451,10 @@ fn provider_down_during_refresh_serves_the_valid_session_within_grace_only() {
     let (stream, _) = scenario.request("GET", "/", &[("cookie", &cookie)]);
     scenario.host.fail(scenario.only_call().token);
     assert!(stream.request_resumed(), "served with the current session");
-    assert_eq!(stream.request_header_map().get("x-forwarded-user"), Some(ALICE_OID));
+    assert_eq!(
+        stream.request_header_map().get("x-forwarded-user"),
+        Some(ALICE_OID)
+    );
     assert_eq!(scenario.counter("entra_proxy.session.refresh_failed"), 1);
 
     // Retried only after the back-off, not on every request.
@@ -338,30 +479,67 @@ fn parallel_sign_ins_in_several_tabs_work_with_per_request_csrf_cookies() {
     let scenario = Scenario::ready(config_with(json!({"cookie_csrf_per_request": true})));
     let first = scenario.get_local("/tab-1", &[]);
     let second = scenario.get_local("/tab-2", &[]);
-    let name = |r: &host_shim::LocalResponse| set_cookies(r)[0].split('=').next().unwrap().to_string();
+    let name =
+        |r: &host_shim::LocalResponse| set_cookies(r)[0].split('=').next().unwrap().to_string();
     assert_ne!(name(&first), name(&second));
     assert!(name(&first).starts_with("_oauth2_proxy_csrf_"));
-    let jar = format!("{}; {}", cookie_header_from(&first), cookie_header_from(&second));
+    let jar = format!(
+        "{}; {}",
+        cookie_header_from(&first),
+        cookie_header_from(&second)
+    );
     let state = query_param(first.header("location").unwrap(), "state").unwrap();
     let nonce = query_param(first.header("location").unwrap(), "nonce").unwrap();
-    let (stream, _) = scenario.request("GET", &format!("/oauth2/callback?code=c&state={state}"), &[("cookie", &jar)]);
+    let (stream, _) = scenario.request(
+        "GET",
+        &format!("/oauth2/callback?code=c&state={state}"),
+        &[("cookie", &jar)],
+    );
     let call = scenario.only_call();
-    let token = test_idp::sign(test_idp::key(0), &test_idp::alice_claims(scenario.now(), &nonce));
-    scenario.host.respond(call.token, 200, &[], test_idp::token_response(&token).as_bytes());
+    let token = test_idp::sign(
+        test_idp::key(0),
+        &test_idp::alice_claims(scenario.now(), &nonce),
+    );
+    scenario.host.respond(
+        call.token,
+        200,
+        &[],
+        test_idp::token_response(&token).as_bytes(),
+    );
     let reply = stream.local_response().unwrap();
     assert_eq!(reply.status, 302);
     assert_eq!(reply.header("location"), Some("/tab-1"));
-    assert!(set_cookies(&reply).iter().any(|c| c.starts_with(&format!("{}=; ", name(&first)))), "only this tab's CSRF cookie is cleared");
-    assert!(!set_cookies(&reply).iter().any(|c| c.starts_with(&format!("{}=; ", name(&second)))));
+    assert!(
+        set_cookies(&reply)
+            .iter()
+            .any(|c| c.starts_with(&format!("{}=; ", name(&first)))),
+        "only this tab's CSRF cookie is cleared"
+    );
+    assert!(!set_cookies(&reply)
+        .iter()
+        .any(|c| c.starts_with(&format!("{}=; ", name(&second)))));
 }
 
 #[test]
 fn sign_out_can_continue_to_the_providers_end_session_endpoint() {
-    let scenario = Scenario::ready(config_with(json!({"end_session_redirect": true, "whitelist_domains": ["app.example.com"]})));
+    let scenario = Scenario::ready(config_with(
+        json!({"end_session_redirect": true, "whitelist_domains": ["app.example.com"]}),
+    ));
     let cookie = signed_in(&scenario);
     let reply = scenario.get_local("/oauth2/sign_out?rd=%2Fbye", &[("cookie", &cookie)]);
     let location = reply.header("location").unwrap();
-    assert!(location.starts_with(&format!("https://login.microsoftonline.com/{}/oauth2/v2.0/logout?", test_idp::TENANT)), "{location}");
-    assert_eq!(query_param(location, "post_logout_redirect_uri").as_deref(), Some("https://app.example.com/bye"));
-    assert!(query_param(location, "id_token_hint").unwrap().starts_with("ey"));
+    assert!(
+        location.starts_with(&format!(
+            "https://login.microsoftonline.com/{}/oauth2/v2.0/logout?",
+            test_idp::TENANT
+        )),
+        "{location}"
+    );
+    assert_eq!(
+        query_param(location, "post_logout_redirect_uri").as_deref(),
+        Some("https://app.example.com/bye")
+    );
+    assert!(query_param(location, "id_token_hint")
+        .unwrap()
+        .starts_with("ey"));
 }

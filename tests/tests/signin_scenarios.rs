@@ -504,7 +504,8 @@ fn token_endpoint_failures_map_to_403_or_502_and_never_forward() {
 #[test]
 fn id_tokens_that_fail_validation_are_rejected_with_403() {
     let now = START;
-    let forged: Vec<(&str, Box<dyn Fn(&str) -> String>)> = vec![
+    type Forge = Box<dyn Fn(&str) -> String>;
+    let forged: Vec<(&str, Forge)> = vec![
         (
             "wrong issuer",
             Box::new(move |n| {

@@ -18,42 +18,76 @@ fn wi_config() -> serde_json::Value {
 
 fn service_account_token(exp: u64, tag: &str) -> String {
     let claims = json!({"iss": "https://oidc.prod-aks.example/abc/", "sub": "system:serviceaccount:web:entra-proxy", "aud": ["api://AzureADTokenExchange"], "exp": exp, "tag": tag});
-    format!("eyJhbGciOiJSUzI1NiIsImtpZCI6ImsxIn0.{}.c2lnbmF0dXJl", URL_SAFE_NO_PAD.encode(claims.to_string()))
+    format!(
+        "eyJhbGciOiJSUzI1NiIsImtpZCI6ImsxIn0.{}.c2lnbmF0dXJl",
+        URL_SAFE_NO_PAD.encode(claims.to_string())
+    )
 }
 
 /// First tick: the token fetch and discovery go out together; answer both, then the JWKS.
 fn ready_with_token(scenario: &Scenario, token: &str) {
     scenario.host.tick();
     let calls = scenario.host.pending_calls();
-    let fetch = calls.iter().find(|c| c.cluster == "federated").expect("token fetch");
+    let fetch = calls
+        .iter()
+        .find(|c| c.cluster == "federated")
+        .expect("token fetch");
     assert_eq!(fetch.path(), "/federated-token");
     assert_eq!(fetch.authority(), "127.0.0.1:14999");
-    scenario.host.respond(fetch.token, 200, &[], format!("{token}\n").as_bytes());
+    scenario
+        .host
+        .respond(fetch.token, 200, &[], format!("{token}\n").as_bytes());
     let discovery = scenario.only_call();
-    scenario.host.respond(discovery.token, 200, &[], test_idp::discovery().as_bytes());
+    scenario
+        .host
+        .respond(discovery.token, 200, &[], test_idp::discovery().as_bytes());
     let keys = scenario.only_call();
-    scenario.host.respond(keys.token, 200, &[], test_idp::jwks(&[test_idp::key(0)]).as_bytes());
+    scenario.host.respond(
+        keys.token,
+        200,
+        &[],
+        test_idp::jwks(&[test_idp::key(0)]).as_bytes(),
+    );
     assert_eq!(scenario.counter("entra_proxy.federated.fetched"), 1);
 }
 
 fn callback(scenario: &Scenario) -> (host_shim::Stream, host_shim::HttpCall, String) {
     let redirect = scenario.get_local("/", &[]);
-    let csrf = format!("_oauth2_proxy_csrf={}", set_cookie_pair(&redirect, "_oauth2_proxy_csrf").unwrap());
+    let csrf = format!(
+        "_oauth2_proxy_csrf={}",
+        set_cookie_pair(&redirect, "_oauth2_proxy_csrf").unwrap()
+    );
     let location = redirect.header("location").unwrap().to_string();
     let state = query_param(&location, "state").unwrap();
-    let (stream, action) = scenario.request("GET", &format!("/oauth2/callback?code=c&state={state}"), &[("cookie", csrf.as_str())]);
+    let (stream, action) = scenario.request(
+        "GET",
+        &format!("/oauth2/callback?code=c&state={state}"),
+        &[("cookie", csrf.as_str())],
+    );
     assert_eq!(action, Action::Pause);
-    (stream, scenario.only_call(), query_param(&location, "nonce").unwrap())
+    (
+        stream,
+        scenario.only_call(),
+        query_param(&location, "nonce").unwrap(),
+    )
 }
 
 #[test]
 fn a_secret_and_workload_identity_together_are_rejected_as_ambiguous() {
-    let (scenario, ok) = Scenario::try_start(config_with(json!({"entra_id_federated_token_auth": true, "clusters": {"login.microsoftonline.com": "entra", "127.0.0.1:14999": "f"}})));
+    let (scenario, ok) = Scenario::try_start(config_with(
+        json!({"entra_id_federated_token_auth": true, "clusters": {"login.microsoftonline.com": "entra", "127.0.0.1:14999": "f"}}),
+    ));
     assert!(!ok);
-    assert!(scenario.host.logs().iter().any(|l| l.message.contains("client_secret: must be absent with entra_id_federated_token_auth")));
-    let (scenario, ok) = Scenario::try_start(config_with(json!({"client_secret": null, "entra_id_federated_token_auth": true})));
+    assert!(scenario.host.logs().iter().any(|l| l
+        .message
+        .contains("client_secret: must be absent with entra_id_federated_token_auth")));
+    let (scenario, ok) = Scenario::try_start(config_with(
+        json!({"client_secret": null, "entra_id_federated_token_auth": true}),
+    ));
     assert!(!ok, "the token URL needs a cluster");
-    assert!(scenario.host.logs().iter().any(|l| l.message.contains("no Envoy cluster for \"127.0.0.1:14999\"")));
+    assert!(scenario.host.logs().iter().any(|l| l
+        .message
+        .contains("no Envoy cluster for \"127.0.0.1:14999\"")));
 }
 
 #[test]
@@ -64,12 +98,30 @@ fn the_code_is_redeemed_with_the_service_account_token_instead_of_a_secret() {
     let (stream, call, nonce) = callback(&scenario);
     let body = call.body_text();
     assert!(body.contains("client_assertion_type=urn%3Aietf%3Aparams%3Aoauth%3Aclient-assertion-type%3Ajwt-bearer"), "{body}");
-    assert!(body.contains(&format!("client_assertion={token}")), "{body}");
+    assert!(
+        body.contains(&format!("client_assertion={token}")),
+        "{body}"
+    );
     assert!(!body.contains("client_secret"), "{body}");
-    let id = test_idp::sign(test_idp::key(0), &test_idp::alice_claims(scenario.now(), &nonce));
-    scenario.host.respond(call.token, 200, &[], test_idp::token_response(&id).as_bytes());
+    let id = test_idp::sign(
+        test_idp::key(0),
+        &test_idp::alice_claims(scenario.now(), &nonce),
+    );
+    scenario.host.respond(
+        call.token,
+        200,
+        &[],
+        test_idp::token_response(&id).as_bytes(),
+    );
     assert_eq!(stream.local_response().unwrap().status, 302);
-    assert!(!scenario.host.logs().iter().any(|l| l.message.contains(&token)), "the token is never logged");
+    assert!(
+        !scenario
+            .host
+            .logs()
+            .iter()
+            .any(|l| l.message.contains(&token)),
+        "the token is never logged"
+    );
 }
 
 #[test]
@@ -78,16 +130,24 @@ fn an_expired_assertion_is_fetched_again_and_the_redeem_retried_once() {
     ready_with_token(&scenario, &service_account_token(START + 3600, "old"));
     let (stream, call, nonce) = callback(&scenario);
     let refused = json!({"error": "invalid_client", "error_description": "AADSTS700024: Client assertion is not within its valid time range.", "error_codes": [700024], "trace_id": "t", "correlation_id": "c"});
-    scenario.host.respond(call.token, 401, &[], refused.to_string().as_bytes());
+    scenario
+        .host
+        .respond(call.token, 401, &[], refused.to_string().as_bytes());
     let fetch = scenario.only_call();
     assert_eq!(fetch.cluster, "federated");
     let fresh = service_account_token(START + 7200, "new");
-    scenario.host.respond(fetch.token, 200, &[], fresh.as_bytes());
+    scenario
+        .host
+        .respond(fetch.token, 200, &[], fresh.as_bytes());
     let retry = scenario.only_call();
-    assert!(retry.body_text().contains(&format!("client_assertion={fresh}")));
+    assert!(retry
+        .body_text()
+        .contains(&format!("client_assertion={fresh}")));
     assert!(retry.body_text().contains("code=c"));
     // A second refusal is not retried again.
-    scenario.host.respond(retry.token, 401, &[], refused.to_string().as_bytes());
+    scenario
+        .host
+        .respond(retry.token, 401, &[], refused.to_string().as_bytes());
     assert_eq!(stream.local_response().unwrap().status, 502);
     assert!(scenario.host.pending_calls().is_empty());
     let _ = nonce;
@@ -102,22 +162,46 @@ fn without_a_token_the_sign_in_fails_closed_with_503() {
     scenario.host.fail(fetch.token);
     assert_eq!(scenario.counter("entra_proxy.federated.failed"), 1);
     let discovery = scenario.only_call();
-    scenario.host.respond(discovery.token, 200, &[], test_idp::discovery().as_bytes());
+    scenario
+        .host
+        .respond(discovery.token, 200, &[], test_idp::discovery().as_bytes());
     let keys = scenario.only_call();
-    scenario.host.respond(keys.token, 200, &[], test_idp::jwks(&[test_idp::key(0)]).as_bytes());
+    scenario.host.respond(
+        keys.token,
+        200,
+        &[],
+        test_idp::jwks(&[test_idp::key(0)]).as_bytes(),
+    );
     let redirect = scenario.get_local("/", &[]);
-    let csrf = format!("_oauth2_proxy_csrf={}", set_cookie_pair(&redirect, "_oauth2_proxy_csrf").unwrap());
+    let csrf = format!(
+        "_oauth2_proxy_csrf={}",
+        set_cookie_pair(&redirect, "_oauth2_proxy_csrf").unwrap()
+    );
     let state = query_param(redirect.header("location").unwrap(), "state").unwrap();
-    let reply = scenario.get_local(&format!("/oauth2/callback?code=c&state={state}"), &[("cookie", csrf.as_str())]);
+    let reply = scenario.get_local(
+        &format!("/oauth2/callback?code=c&state={state}"),
+        &[("cookie", csrf.as_str())],
+    );
     assert_eq!(reply.status, 503);
-    assert!(scenario.host.logs().iter().any(|l| l.message.contains("workload identity: no valid federated token")));
+    assert!(scenario.host.logs().iter().any(|l| l
+        .message
+        .contains("workload identity: no valid federated token")));
 
     // An empty or expired file is refused too, and retried after the back-off.
     scenario.host.advance(std::time::Duration::from_secs(5));
     scenario.host.tick();
     let fetch = scenario.only_call();
-    scenario.host.respond(fetch.token, 200, &[], service_account_token(START, "stale").as_bytes());
+    scenario.host.respond(
+        fetch.token,
+        200,
+        &[],
+        service_account_token(START, "stale").as_bytes(),
+    );
     // Three failures: the first fetch, the sign-in it broke, and the stale file.
     assert_eq!(scenario.counter("entra_proxy.federated.failed"), 3);
-    assert!(scenario.host.logs().iter().any(|l| l.message.contains("not being rotated")));
+    assert!(scenario
+        .host
+        .logs()
+        .iter()
+        .any(|l| l.message.contains("not being rotated")));
 }

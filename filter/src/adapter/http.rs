@@ -54,7 +54,11 @@ impl Http {
             self.shared.publish(state);
         }
         match outcome.action {
-            Action::Forward { remove, set, response } => {
+            Action::Forward {
+                remove,
+                set,
+                response,
+            } => {
                 self.response_headers = response;
                 for name in &remove {
                     let _ = hostcalls::remove_map_value(MapType::HttpRequestHeaders, name);
@@ -142,7 +146,11 @@ impl HttpContext for Http {
         self.execute(outcome)
     }
 
-    fn on_http_response_headers(&mut self, _num_headers: usize, _end_of_stream: bool) -> HostAction {
+    fn on_http_response_headers(
+        &mut self,
+        _num_headers: usize,
+        _end_of_stream: bool,
+    ) -> HostAction {
         for (name, value) in std::mem::take(&mut self.response_headers) {
             if name == "set-cookie" {
                 let _ = hostcalls::add_map_value(MapType::HttpResponseHeaders, &name, &value);

@@ -201,7 +201,8 @@ impl Root {
         let lease_key = format!("{}/federated-lease", shared.prefix);
         let (value, cas) = hostcalls::get_shared_data(&lease_key).unwrap_or((None, None));
         if !lease_is_free(value.as_deref(), now)
-            || hostcalls::set_shared_data(&lease_key, Some(&lease_value(now + LEASE_SECS)), cas).is_err()
+            || hostcalls::set_shared_data(&lease_key, Some(&lease_value(now + LEASE_SECS)), cas)
+                .is_err()
         {
             return;
         }
@@ -210,12 +211,21 @@ impl Root {
                 Ok(token) => self.federated = Some((token, now)),
                 Err(status) => {
                     shared.count(Metric::FederatedFailed);
-                    log(LogLevel::Warn, &format!("workload identity: dispatch to cluster {:?} failed: {status:?}", call.cluster));
+                    log(
+                        LogLevel::Warn,
+                        &format!(
+                            "workload identity: dispatch to cluster {:?} failed: {status:?}",
+                            call.cluster
+                        ),
+                    );
                 }
             },
             Some(Err(failure)) => {
                 shared.count(Metric::FederatedFailed);
-                log(LogLevel::Error, &format!("workload identity: {}", failure.summary()));
+                log(
+                    LogLevel::Error,
+                    &format!("workload identity: {}", failure.summary()),
+                );
             }
             None => {}
         }
@@ -332,13 +342,17 @@ fn on_federated_token(shared: &Shared, response: crate::flow::CallResponse, now:
     match stored {
         Ok(exp) => {
             shared.count(Metric::FederatedFetched);
-            log(LogLevel::Info, &format!("workload identity token loaded (expires at {exp})"));
+            log(
+                LogLevel::Info,
+                &format!("workload identity token loaded (expires at {exp})"),
+            );
             let _ = hostcalls::set_shared_data(&lease_key, Some(&lease_value(now)), None);
         }
         Err(why) => {
             shared.count(Metric::FederatedFailed);
             log(LogLevel::Warn, &format!("workload identity: {why}"));
-            let _ = hostcalls::set_shared_data(&lease_key, Some(&lease_value(now + RETRY_SECS)), None);
+            let _ =
+                hostcalls::set_shared_data(&lease_key, Some(&lease_value(now + RETRY_SECS)), None);
         }
     }
 }

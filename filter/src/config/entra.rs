@@ -15,7 +15,10 @@ pub fn graph_url_for_authority(host: &str) -> Option<&'static str> {
 pub fn is_tenant_guid(tenant: &str) -> bool {
     let groups: Vec<&str> = tenant.split('-').collect();
     groups.len() == 5
-        && groups.iter().zip([8, 4, 4, 4, 12]).all(|(g, n)| g.len() == n && g.bytes().all(|b| b.is_ascii_hexdigit()))
+        && groups
+            .iter()
+            .zip([8, 4, 4, 4, 12])
+            .all(|(g, n)| g.len() == n && g.bytes().all(|b| b.is_ascii_hexdigit()))
 }
 
 #[cfg(test)]
@@ -24,9 +27,18 @@ mod tests {
 
     #[test]
     fn clouds_map_to_their_graph_hosts() {
-        assert_eq!(graph_url_for_authority("login.microsoftonline.com"), Some("https://graph.microsoft.com"));
-        assert_eq!(graph_url_for_authority("LOGIN.microsoftonline.us"), Some("https://graph.microsoft.us"));
-        assert_eq!(graph_url_for_authority("login.chinacloudapi.cn"), Some("https://microsoftgraph.chinacloudapi.cn"));
+        assert_eq!(
+            graph_url_for_authority("login.microsoftonline.com"),
+            Some("https://graph.microsoft.com")
+        );
+        assert_eq!(
+            graph_url_for_authority("LOGIN.microsoftonline.us"),
+            Some("https://graph.microsoft.us")
+        );
+        assert_eq!(
+            graph_url_for_authority("login.chinacloudapi.cn"),
+            Some("https://microsoftgraph.chinacloudapi.cn")
+        );
         assert_eq!(graph_url_for_authority("127.0.0.1:8080"), None);
     }
 

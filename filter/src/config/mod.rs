@@ -217,6 +217,32 @@ impl Config {
     /// Validate an already parsed JSON object.
     pub fn from_object(object: &Map<String, Value>) -> Result<Config, ConfigError> {
         let mut r = Reader::new(object);
+        let config = Self::read(&mut r);
+        reject_unknown(&mut r);
+        if r.problems.is_empty() {
+            Ok(config)
+        } else {
+            Err(ConfigError {
+                problems: r.problems,
+            })
+        }
+    }
+
+    /// Every option name the filter reads, for documentation checks (the README's reference
+    /// table is tested against it, so neither can drift).
+    pub fn option_names() -> Vec<&'static str> {
+        let empty = Map::new();
+        let mut r = Reader::new(&empty);
+        let _ = Self::read(&mut r);
+        let mut names = r.read_keys();
+        names.sort_unstable();
+        names.dedup();
+        names
+    }
+
+    /// Read every option, recording problems in `r`; the result is only meaningful when there
+    /// are none.
+    fn read(r: &mut Reader) -> Config {
         let provider = match r.string("provider", "entra-id").as_str() {
             "entra-id" => Provider::EntraId,
             "oidc" => Provider::Oidc,
@@ -243,16 +269,26 @@ impl Config {
             }
             let url = r.string("entra_id_federated_token_url", DEFAULT_FEDERATED_TOKEN_URL);
             if authority_of(&url).is_none() {
-                r.problem("entra_id_federated_token_url", format!("{url:?} must be an absolute http URL"));
+                r.problem(
+                    "entra_id_federated_token_url",
+                    format!("{url:?} must be an absolute http URL"),
+                );
             }
             Some(url)
         } else {
             if r.opt_string("entra_id_federated_token_url").is_some() {
-                r.problem("entra_id_federated_token_url", "only used with entra_id_federated_token_auth: true");
+                r.problem(
+                    "entra_id_federated_token_url",
+                    "only used with entra_id_federated_token_auth: true",
+                );
             }
             None
         };
-        let client_secret = if federated { String::new() } else { r.required_string("client_secret") };
+        let client_secret = if federated {
+            String::new()
+        } else {
+            r.required_string("client_secret")
+        };
         let scope = r.string("scope", "openid email profile");
         if !scope.split_whitespace().any(|s| s == "openid") {
             r.problem("scope", format!("{scope:?} must include \"openid\""));
@@ -269,9 +305,9 @@ impl Config {
                 );
             }
         }
-        let cipher = read_cookie_secret(&mut r);
-        let cookie = read_cookie_settings(&mut r);
-        let email_domains = read_email_domains(&mut r);
+        let cipher = read_cookie_secret(r);
+        let cookie = read_cookie_settings(r);
+        let email_domains = read_email_domains(r);
         let whitelist_domains = r
             .list("whitelist_domains")
             .iter()
@@ -315,30 +351,42 @@ impl Config {
         let skip_nonce = r.bool("insecure_oidc_skip_nonce", false);
         let skip_issuer_verification = r.bool("insecure_oidc_skip_issuer_verification", false);
         let skip_provider_button = r.bool("skip_provider_button", false);
-        let api_routes = read_regexes(&mut r, "api_routes");
-        let skip_auth_routes = routes::read_skip_routes(&mut r);
+        let api_routes = read_regexes(r, "api_routes");
+        let skip_auth_routes = routes::read_skip_routes(r);
         let skip_auth_preflight = r.bool("skip_auth_preflight", false);
         let auth_success_status = match r.string("auth_success_status", "202").as_str() {
             "202" => 202,
             "200" => 200,
             other => {
-                r.problem("auth_success_status", format!("{other:?} must be \"202\" or \"200\""));
+                r.problem(
+                    "auth_success_status",
+                    format!("{other:?} must be \"202\" or \"200\""),
+                );
                 202
             }
         };
-        let inject_request = inject::read_inject(&mut r, "injectRequestHeaders");
-        let inject_response = inject::read_inject(&mut r, "injectResponseHeaders");
+        let inject_request = inject::read_inject(r, "injectRequestHeaders");
+        let inject_response = inject::read_inject(r, "injectResponseHeaders");
         let mut extra_claims: Vec<String> = Vec::new();
-        for value in inject_request.iter().chain(&inject_response).flat_map(|h| &h.values) {
-            if !inject::BUILTIN_CLAIMS.contains(&value.claim.as_str()) && !extra_claims.contains(&value.claim) {
+        for value in inject_request
+            .iter()
+            .chain(&inject_response)
+            .flat_map(|h| &h.values)
+        {
+            if !inject::BUILTIN_CLAIMS.contains(&value.claim.as_str())
+                && !extra_claims.contains(&value.claim)
+            {
                 extra_claims.push(value.claim.clone());
             }
         }
-        let lifecycle = read_lifecycle(&mut r);
+        let lifecycle = read_lifecycle(r);
         let allowed_groups = r.list("allowed_groups");
-        let clusters = read_clusters(&mut r, &issuer_url);
+        let clusters = read_clusters(r, &issuer_url);
         if let Some(authority) = federated_token_url.as_deref().and_then(authority_of) {
-            if !clusters.iter().any(|(a, _)| a.eq_ignore_ascii_case(&authority)) {
+            if !clusters
+                .iter()
+                .any(|(a, _)| a.eq_ignore_ascii_case(&authority))
+            {
                 r.problem(
                     "clusters",
                     format!("no Envoy cluster for {authority:?}, where the federated token is served; add {{\"{authority}\": \"<cluster name>\"}}"),
@@ -350,19 +398,17 @@ impl Config {
             r.problem("http_timeout", "must be between 1ms and 60s");
         }
         let _ = r.string("provider_display_name", "Microsoft Entra ID");
-        let issuer_rule = issuer_rule(&mut r, provider, &issuer_url, skip_issuer_verification);
-        let graph_url = read_graph_url(&mut r, &issuer_url);
-        let bearer = read_bearer(&mut r, &issuer_rule, &client_id);
-        if !extra_claims.is_empty() && extra_claims.iter().any(|c| c.contains(char::is_whitespace)) {
-            r.problem("injectRequestHeaders", "claim names must not contain spaces");
+        let issuer_rule = issuer_rule(r, provider, &issuer_url, skip_issuer_verification);
+        let graph_url = read_graph_url(r, &issuer_url);
+        let bearer = read_bearer(r, &issuer_rule, &client_id);
+        if !extra_claims.is_empty() && extra_claims.iter().any(|c| c.contains(char::is_whitespace))
+        {
+            r.problem(
+                "injectRequestHeaders",
+                "claim names must not contain spaces",
+            );
         }
-        reject_unknown(&mut r);
-        if !r.problems.is_empty() {
-            return Err(ConfigError {
-                problems: r.problems,
-            });
-        }
-        Ok(Config {
+        Config {
             provider,
             issuer_url,
             issuer_rule,
@@ -397,7 +443,7 @@ impl Config {
             allowed_groups,
             graph_url,
             bearer,
-        })
+        }
     }
 
     /// The Envoy cluster that serves `authority` (`host[:port]`), if configured.
@@ -589,16 +635,28 @@ fn issuer_rule(r: &mut Reader, provider: Provider, issuer_url: &str, skip: bool)
     let tenants = r.list("entra_id_allowed_tenants");
     for tenant in &tenants {
         if !entra::is_tenant_guid(tenant) {
-            r.problem("entra_id_allowed_tenants", format!("{tenant:?} is not a tenant id (a GUID)"));
+            r.problem(
+                "entra_id_allowed_tenants",
+                format!("{tenant:?} is not a tenant id (a GUID)"),
+            );
         }
     }
     if !tenants.is_empty() && provider != Provider::EntraId {
-        r.problem("entra_id_allowed_tenants", "only applies to provider \"entra-id\"");
+        r.problem(
+            "entra_id_allowed_tenants",
+            "only applies to provider \"entra-id\"",
+        );
     }
     if !skip {
         // A single-tenant issuer already pins the tenant; a list that does not contain it would
         // lock everybody out, which is surely not what was meant.
-        if !tenants.is_empty() && !tenants.iter().any(|t| issuer_url.to_ascii_lowercase().contains(&t.to_ascii_lowercase())) {
+        if !tenants.is_empty()
+            && !tenants.iter().any(|t| {
+                issuer_url
+                    .to_ascii_lowercase()
+                    .contains(&t.to_ascii_lowercase())
+            })
+        {
             r.problem("entra_id_allowed_tenants", "does not contain the tenant of oidc_issuer_url; for multi-tenant apps set insecure_oidc_skip_issuer_verification");
         }
         return IssuerRule::Exact(issuer_url.to_string());
@@ -613,8 +671,12 @@ fn issuer_rule(r: &mut Reader, provider: Provider, issuer_url: &str, skip: bool)
         .ok()
         .map(|u| u.origin().ascii_serialization())
         .unwrap_or_default();
-    let allowed_tenants = (!tenants.is_empty()).then(|| tenants.iter().map(|t| t.to_ascii_lowercase()).collect());
-    IssuerRule::EntraTenant { authority, allowed_tenants }
+    let allowed_tenants =
+        (!tenants.is_empty()).then(|| tenants.iter().map(|t| t.to_ascii_lowercase()).collect());
+    IssuerRule::EntraTenant {
+        authority,
+        allowed_tenants,
+    }
 }
 
 fn read_lifecycle(r: &mut Reader) -> Lifecycle {
@@ -632,7 +694,9 @@ fn read_lifecycle(r: &mut Reader) -> Lifecycle {
 /// Graph host of the authority's cloud. Its cluster is looked up when a call is made; a missing
 /// one fails that sign-in closed with a log line that names it.
 fn read_graph_url(r: &mut Reader, issuer_url: &str) -> Option<String> {
-    let configured = r.opt_string("entra_id_graph_url").map(|u| u.trim_end_matches('/').to_string());
+    let configured = r
+        .opt_string("entra_id_graph_url")
+        .map(|u| u.trim_end_matches('/').to_string());
     let derived = url::Url::parse(issuer_url)
         .ok()
         .and_then(|u| u.host_str().and_then(entra::graph_url_for_authority))
@@ -641,7 +705,10 @@ fn read_graph_url(r: &mut Reader, issuer_url: &str) -> Option<String> {
     match authority_of(&graph) {
         Some(_) => Some(graph),
         None => {
-            r.problem("entra_id_graph_url", format!("{graph:?} must be an absolute http(s) URL"));
+            r.problem(
+                "entra_id_graph_url",
+                format!("{graph:?} must be an absolute http(s) URL"),
+            );
             None
         }
     }
@@ -649,14 +716,21 @@ fn read_graph_url(r: &mut Reader, issuer_url: &str) -> Option<String> {
 
 /// `skip_jwt_bearer_tokens`, `extra_jwt_issuers` (`issuer=audience` pairs) and
 /// `oidc_extra_audiences`.
-fn read_bearer(r: &mut Reader, issuer_rule: &IssuerRule, client_id: &str) -> Option<BearerSettings> {
+fn read_bearer(
+    r: &mut Reader,
+    issuer_rule: &IssuerRule,
+    client_id: &str,
+) -> Option<BearerSettings> {
     let enabled = r.bool("skip_jwt_bearer_tokens", false);
     let mut audiences = vec![client_id.to_string()];
     audiences.extend(r.list("oidc_extra_audiences"));
     let extra = r.list("extra_jwt_issuers");
     if !enabled {
         if !extra.is_empty() {
-            r.problem("extra_jwt_issuers", "only used with skip_jwt_bearer_tokens: true");
+            r.problem(
+                "extra_jwt_issuers",
+                "only used with skip_jwt_bearer_tokens: true",
+            );
         }
         return None;
     }
@@ -670,7 +744,10 @@ fn read_bearer(r: &mut Reader, issuer_rule: &IssuerRule, client_id: &str) -> Opt
                     None => issuers.push((rule, vec![audience.to_string()])),
                 }
             }
-            _ => r.problem("extra_jwt_issuers", format!("{pair:?} must be \"<issuer URL>=<audience>\"")),
+            _ => r.problem(
+                "extra_jwt_issuers",
+                format!("{pair:?} must be \"<issuer URL>=<audience>\""),
+            ),
         }
     }
     Some(BearerSettings { issuers })

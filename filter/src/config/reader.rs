@@ -175,6 +175,11 @@ impl<'a> Reader<'a> {
         }
     }
 
+    /// Every key asked for so far.
+    pub fn read_keys(&self) -> Vec<&'static str> {
+        self.read.clone()
+    }
+
     /// Keys present in the object that no reader asked for.
     pub fn unread_keys(&self) -> Vec<&'a str> {
         self.object

@@ -25,13 +25,22 @@ pub struct Outcome {
 impl Outcome {
     /// An outcome with a metric and no log line.
     pub fn new(action: Action, metric: Metric) -> Self {
-        Outcome { action, metric: Some(metric), also: None, log: None, publish: None }
+        Outcome {
+            action,
+            metric: Some(metric),
+            also: None,
+            log: None,
+            publish: None,
+        }
     }
 
     /// Pause the request and make `call`; continue with `pending`.
     pub fn call(call: OutboundCall, pending: Pending) -> Self {
         Outcome {
-            action: Action::Call { call, pending: Box::new(pending) },
+            action: Action::Call {
+                call,
+                pending: Box::new(pending),
+            },
             metric: None,
             also: None,
             log: None,

@@ -11,12 +11,12 @@ use crate::oidc::token_response::{
 use crate::session::csrf::CsrfState;
 use crate::session::Session;
 
+use super::action::AfterAssertion;
 use super::action::{Action, CallResponse, LogLevel, Outcome, Pending, Response};
 use super::entropy::bytes;
 use super::failure::Failure;
 use super::provider::{self, ProviderRecord, ProviderState};
 use super::signin::{csrf_cookie_name, redirect_uri};
-use super::action::AfterAssertion;
 use super::{federated, groups, identity, issue};
 use super::{Context, Entropy, Request};
 
@@ -59,7 +59,13 @@ pub fn begin(ctx: &Context, req: &Request) -> Outcome {
 
 /// POST the code to the token endpoint. `retried`: this is the one retry after Entra refused
 /// the workload-identity assertion.
-pub fn redeem(ctx: &Context, req: &Request, csrf: CsrfState, code: String, retried: bool) -> Outcome {
+pub fn redeem(
+    ctx: &Context,
+    req: &Request,
+    csrf: CsrfState,
+    code: String,
+    retried: bool,
+) -> Outcome {
     let config = ctx.config;
     let Some(provider) = ctx.provider else {
         return Failure::ProviderNotReady.outcome(req);
@@ -70,9 +76,22 @@ pub fn redeem(ctx: &Context, req: &Request, csrf: CsrfState, code: String, retri
         Err(failure) => return clearing_csrf(ctx, req, failure.outcome(req)),
     };
     let verifier = config.pkce.then_some(csrf.code_verifier.as_str());
-    let form = authorization_code_form(&code, &redirect_uri(ctx, req), &config.client_id, verifier, &credential);
+    let form = authorization_code_form(
+        &code,
+        &redirect_uri(ctx, req),
+        &config.client_id,
+        verifier,
+        &credential,
+    );
     match provider::post_form(config, &provider.record.metadata.token_endpoint, form) {
-        Ok(call) => Outcome::call(call, Pending::TokenExchange { csrf, code, retried }),
+        Ok(call) => Outcome::call(
+            call,
+            Pending::TokenExchange {
+                csrf,
+                code,
+                retried,
+            },
+        ),
         Err(authority) => clearing_csrf(ctx, req, Failure::NoCluster(authority).outcome(req)),
     }
 }
@@ -125,11 +144,26 @@ pub fn on_token_response(
         Err(TokenEndpointError::Idp(e)) if e.error == "invalid_grant" => {
             return clearing_csrf(ctx, req, Failure::CodeRejected(e).outcome(req));
         }
-        Err(TokenEndpointError::Idp(e)) if !retried && ctx.config.federated_token_url.is_some() && federated::assertion_rejected(&e) => {
+        Err(TokenEndpointError::Idp(e))
+            if !retried
+                && ctx.config.federated_token_url.is_some()
+                && federated::assertion_rejected(&e) =>
+        {
             // The projected token expired or rotated under us: fetch it again, redeem once more.
             return match federated::fetch_call(ctx.config) {
-                Some(Ok(call)) => Outcome::call(call, Pending::Assertion { then: AfterAssertion::Redeem { csrf, code } })
-                    .with_log(LogLevel::Info, format!("federated token refused ({}); fetching it again", e.log_line())),
+                Some(Ok(call)) => Outcome::call(
+                    call,
+                    Pending::Assertion {
+                        then: AfterAssertion::Redeem { csrf, code },
+                    },
+                )
+                .with_log(
+                    LogLevel::Info,
+                    format!(
+                        "federated token refused ({}); fetching it again",
+                        e.log_line()
+                    ),
+                ),
                 Some(Err(failure)) => clearing_csrf(ctx, req, failure.outcome(req)),
                 None => clearing_csrf(ctx, req, Failure::TokenEndpointError(e).outcome(req)),
             };
@@ -155,8 +189,10 @@ pub fn on_token_response(
     match validate(ctx, &csrf, &tokens, &provider.keys) {
         Err(TokenError::UnknownKid(_)) if provider.may_refetch_for_unknown_kid(ctx.now) => {
             match provider::get(ctx.config, &provider.record.metadata.jwks_uri) {
-                Ok(call) => Outcome::call(call, Pending::JwksForToken { csrf, tokens })
-                    .with_log(LogLevel::Info, "ID token signed by an unknown key; refetching JWKS"),
+                Ok(call) => Outcome::call(call, Pending::JwksForToken { csrf, tokens }).with_log(
+                    LogLevel::Info,
+                    "ID token signed by an unknown key; refetching JWKS",
+                ),
                 Err(authority) => {
                     clearing_csrf(ctx, req, Failure::NoCluster(authority).outcome(req))
                 }
@@ -260,7 +296,13 @@ fn finish(
 }
 
 /// The last step of every successful sign-in: apply the group rule, then issue the cookie.
-pub fn complete(ctx: &Context, req: &Request, csrf: &CsrfState, session: Session, rng: &mut dyn Entropy) -> Outcome {
+pub fn complete(
+    ctx: &Context,
+    req: &Request,
+    csrf: &CsrfState,
+    session: Session,
+    rng: &mut dyn Entropy,
+) -> Outcome {
     if let Err(failure) = identity::check_groups(ctx.config, &session.groups) {
         return clearing_csrf(ctx, req, failure.outcome(req));
     }
@@ -273,9 +315,18 @@ pub fn complete(ctx: &Context, req: &Request, csrf: &CsrfState, session: Session
         ("location".to_string(), csrf.return_to.clone()),
         ("cache-control".to_string(), "no-store".to_string()),
     ];
-    headers.extend(issued.set_cookies.into_iter().map(|c| ("set-cookie".to_string(), c)));
+    headers.extend(
+        issued
+            .set_cookies
+            .into_iter()
+            .map(|c| ("set-cookie".to_string(), c)),
+    );
     let outcome = Outcome::new(
-        Action::Respond(Response { status: 302, headers, body: String::new() }),
+        Action::Respond(Response {
+            status: 302,
+            headers,
+            body: String::new(),
+        }),
         Metric::CallbackSuccess,
     )
     .with_log(
@@ -304,7 +355,10 @@ fn clearing_csrf(ctx: &Context, req: &Request, mut outcome: Outcome) -> Outcome 
         let writer = CookieWriter::new(&ctx.config.cookie, req.host(), ctx.now);
         response.headers.push((
             "set-cookie".into(),
-            writer.clear(&csrf_cookie_name(ctx.config, &req.query_param("state").unwrap_or_default())),
+            writer.clear(&csrf_cookie_name(
+                ctx.config,
+                &req.query_param("state").unwrap_or_default(),
+            )),
         ));
     }
     outcome

@@ -10,7 +10,11 @@ use super::{identity, inject, Context, Request};
 /// `/oauth2/userinfo`: the session's identity as JSON, or 401.
 pub fn userinfo(ctx: &Context, req: &Request) -> Outcome {
     let Ok(session) = open_session(ctx, req) else {
-        return json(401, serde_json::json!({"error": "unauthorized", "request_id": req.request_id()}), Metric::Userinfo);
+        return json(
+            401,
+            serde_json::json!({"error": "unauthorized", "request_id": req.request_id()}),
+            Metric::Userinfo,
+        );
     };
     let body = serde_json::json!({
         "user": session.user,
@@ -26,7 +30,14 @@ fn json(status: u16, body: serde_json::Value, metric: Metric) -> Outcome {
         ("content-type".to_string(), "application/json".to_string()),
         ("cache-control".to_string(), "no-store".to_string()),
     ];
-    Outcome::new(Action::Respond(Response { status, headers, body: body.to_string() }), metric)
+    Outcome::new(
+        Action::Respond(Response {
+            status,
+            headers,
+            body: body.to_string(),
+        }),
+        metric,
+    )
 }
 
 /// `/oauth2/auth`, for nginx `auth_request` and Envoy `ext_authz`: 2xx with the identity as
@@ -36,8 +47,10 @@ pub fn auth(ctx: &Context, req: &Request) -> Outcome {
     let session = match open_session(ctx, req) {
         Ok(session) => session,
         Err(why) => {
-            return empty(401, Vec::new(), Metric::AuthDenied)
-                .with_log(LogLevel::Debug, format!("auth: {} request_id={}", why.reason(), req.request_id()))
+            return empty(401, Vec::new(), Metric::AuthDenied).with_log(
+                LogLevel::Debug,
+                format!("auth: {} request_id={}", why.reason(), req.request_id()),
+            )
         }
     };
     answer_for(ctx, req, &session)
@@ -46,13 +59,20 @@ pub fn auth(ctx: &Context, req: &Request) -> Outcome {
 /// The `/oauth2/auth` answer for an authenticated identity (session or bearer token).
 pub fn answer_for(ctx: &Context, req: &Request, session: &Session) -> Outcome {
     if let Err(why) = check_query_rules(ctx, req, session) {
-        return empty(403, Vec::new(), Metric::AuthDenied)
-            .with_log(LogLevel::Info, format!("auth: user={} denied: {why} request_id={}", session.user, req.request_id()));
+        return empty(403, Vec::new(), Metric::AuthDenied).with_log(
+            LogLevel::Info,
+            format!(
+                "auth: user={} denied: {why} request_id={}",
+                session.user,
+                req.request_id()
+            ),
+        );
     }
     let config = ctx.config;
     // These are the headers nginx copies with auth-response-headers: always the X-Auth-Request
     // set, whatever set_xauthrequest says, because that is what the endpoint is for.
-    let mut headers: Vec<(String, String)> = vec![("x-auth-request-user".into(), session.user.clone())];
+    let mut headers: Vec<(String, String)> =
+        vec![("x-auth-request-user".into(), session.user.clone())];
     if let Some(email) = &session.email {
         headers.push(("x-auth-request-email".into(), email.clone()));
     }
@@ -68,7 +88,10 @@ pub fn answer_for(ctx: &Context, req: &Request, session: &Session) -> Outcome {
         }
     }
     if config.headers.pass_authorization_header {
-        if let Some((_, bearer)) = identity_headers(config, session).into_iter().find(|(n, _)| n == "authorization") {
+        if let Some((_, bearer)) = identity_headers(config, session)
+            .into_iter()
+            .find(|(n, _)| n == "authorization")
+        {
             headers.push(("authorization".into(), bearer));
         }
     }
@@ -82,22 +105,35 @@ pub fn answer_for(ctx: &Context, req: &Request, session: &Session) -> Outcome {
 /// `allowed_groups`, `allowed_email_domains` and `allowed_emails` from the query (comma lists),
 /// plus the configured group rule.
 fn check_query_rules(ctx: &Context, req: &Request, session: &Session) -> Result<(), &'static str> {
-    identity::check_groups(ctx.config, &session.groups).map_err(|_| "not in allowed_groups (config)")?;
+    identity::check_groups(ctx.config, &session.groups)
+        .map_err(|_| "not in allowed_groups (config)")?;
     let list = |name: &str| -> Option<Vec<String>> {
-        req.query_param(name).map(|v| v.split(',').map(|s| s.trim().to_ascii_lowercase()).filter(|s| !s.is_empty()).collect())
+        req.query_param(name).map(|v| {
+            v.split(',')
+                .map(|s| s.trim().to_ascii_lowercase())
+                .filter(|s| !s.is_empty())
+                .collect()
+        })
     };
     if let Some(groups) = list("allowed_groups") {
-        if !session.groups.iter().any(|g| groups.contains(&g.to_ascii_lowercase())) {
+        if !session
+            .groups
+            .iter()
+            .any(|g| groups.contains(&g.to_ascii_lowercase()))
+        {
             return Err("not in the query's allowed_groups");
         }
     }
     let email = session.email.as_deref().unwrap_or("").to_ascii_lowercase();
     if let Some(domains) = list("allowed_email_domains") {
         let domain = email.rsplit_once('@').map(|(_, d)| d).unwrap_or("");
-        let ok = domains.iter().any(|d| match d.strip_prefix("*.").or_else(|| d.strip_prefix('.')) {
-            Some(parent) => domain == parent || domain.ends_with(&format!(".{parent}")),
-            None => domain == d,
-        });
+        let ok =
+            domains.iter().any(
+                |d| match d.strip_prefix("*.").or_else(|| d.strip_prefix('.')) {
+                    Some(parent) => domain == parent || domain.ends_with(&format!(".{parent}")),
+                    None => domain == d,
+                },
+            );
         if domain.is_empty() || !ok {
             return Err("email domain not in the query's allowed_email_domains");
         }
@@ -112,5 +148,12 @@ fn check_query_rules(ctx: &Context, req: &Request, session: &Session) -> Result<
 
 fn empty(status: u16, mut headers: Vec<(String, String)>, metric: Metric) -> Outcome {
     headers.push(("cache-control".to_string(), "no-store".to_string()));
-    Outcome::new(Action::Respond(Response { status, headers, body: String::new() }), metric)
+    Outcome::new(
+        Action::Respond(Response {
+            status,
+            headers,
+            body: String::new(),
+        }),
+        metric,
+    )
 }

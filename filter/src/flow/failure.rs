@@ -125,8 +125,17 @@ impl Failure {
                 LogLevel::Info,
                 format!("email domain {domain:?} not allowed"),
             ),
-            Failure::GroupDenied => (403, Metric::GroupDenied, LogLevel::Info, "user is in none of allowed_groups".into()),
-            Failure::Graph { status, code, request_id } => {
+            Failure::GroupDenied => (
+                403,
+                Metric::GroupDenied,
+                LogLevel::Info,
+                "user is in none of allowed_groups".into(),
+            ),
+            Failure::Graph {
+                status,
+                code,
+                request_id,
+            } => {
                 let http = match status {
                     401 | 403 => 403,
                     429 | 0 => 503,
@@ -134,8 +143,18 @@ impl Failure {
                 };
                 (http, Metric::GraphFailure, LogLevel::Warn, format!("Microsoft Graph failed: status={status} code={code} graph_request_id={request_id}"))
             }
-            Failure::GraphUnavailable(why) => (502, Metric::GraphFailure, LogLevel::Error, format!("Microsoft Graph unavailable: {why}")),
-            Failure::FederatedToken(why) => (503, Metric::FederatedFailed, LogLevel::Error, format!("workload identity: {why}")),
+            Failure::GraphUnavailable(why) => (
+                502,
+                Metric::GraphFailure,
+                LogLevel::Error,
+                format!("Microsoft Graph unavailable: {why}"),
+            ),
+            Failure::FederatedToken(why) => (
+                503,
+                Metric::FederatedFailed,
+                LogLevel::Error,
+                format!("workload identity: {why}"),
+            ),
             Failure::NotFound => (
                 404,
                 Metric::BadRequest,

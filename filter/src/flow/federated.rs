@@ -42,17 +42,29 @@ pub fn needs_refresh(store: &dyn SharedStore, prefix: &str, now: u64) -> bool {
 
 /// Validate the shape of a fetched token and store it; returns its `exp`. The token is our own
 /// credential, so it is decoded, not verified: Entra verifies it.
-pub fn store_token(store: &dyn SharedStore, prefix: &str, body: &[u8], now: u64) -> Result<u64, String> {
+pub fn store_token(
+    store: &dyn SharedStore,
+    prefix: &str,
+    body: &[u8],
+    now: u64,
+) -> Result<u64, String> {
     if body.len() > MAX_TOKEN_BYTES {
-        return Err(format!("token source answered {} bytes; not a token", body.len()));
+        return Err(format!(
+            "token source answered {} bytes; not a token",
+            body.len()
+        ));
     }
-    let token = std::str::from_utf8(body).map_err(|_| "token is not text".to_string())?.trim();
+    let token = std::str::from_utf8(body)
+        .map_err(|_| "token is not text".to_string())?
+        .trim();
     if token.is_empty() {
         return Err("token source answered an empty body".into());
     }
     let exp = expiry(token).ok_or("token is not a JWT with an exp claim")?;
     if exp <= now {
-        return Err(format!("token expired at {exp} (the projected token file is not being rotated?)"));
+        return Err(format!(
+            "token expired at {exp} (the projected token file is not being rotated?)"
+        ));
     }
     if !store.set(&key(prefix), format!("{exp}|{token}").as_bytes(), None) {
         return Err("could not write shared data".into());
@@ -67,28 +79,38 @@ pub fn expiry(token: &str) -> Option<u64> {
     if parts.next().is_some() {
         return None;
     }
-    let claims: serde_json::Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).ok()?).ok()?;
+    let claims: serde_json::Value =
+        serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).ok()?).ok()?;
     claims.get("exp")?.as_u64()
 }
 
 /// The GET that fetches the token.
 pub fn fetch_call(config: &Config) -> Option<Result<OutboundCall, Failure>> {
     let url = config.federated_token_url.as_deref()?;
-    Some(provider::get(config, url).map(|mut call| {
-        call.headers = vec![("accept".into(), "application/jwt, text/plain".into())];
-        call
-    }).map_err(Failure::NoCluster))
+    Some(
+        provider::get(config, url)
+            .map(|mut call| {
+                call.headers = vec![("accept".into(), "application/jwt, text/plain".into())];
+                call
+            })
+            .map_err(Failure::NoCluster),
+    )
 }
 
 /// How this request authenticates to the token endpoint: the secret, or the stored token.
-pub fn credential<'a>(ctx: &Context<'a>, assertion: &'a mut Option<String>) -> Result<ClientCredential<'a>, Failure> {
+pub fn credential<'a>(
+    ctx: &Context<'a>,
+    assertion: &'a mut Option<String>,
+) -> Result<ClientCredential<'a>, Failure> {
     if ctx.config.federated_token_url.is_none() {
         return Ok(ClientCredential::Secret(&ctx.config.client_secret));
     }
     *assertion = current(ctx.store, ctx.store_prefix, ctx.now);
     match assertion.as_deref() {
         Some(token) => Ok(ClientCredential::Assertion(token)),
-        None => Err(Failure::FederatedToken("no valid federated token yet (token source unreachable or file not rotated)".into())),
+        None => Err(Failure::FederatedToken(
+            "no valid federated token yet (token source unreachable or file not rotated)".into(),
+        )),
     }
 }
 
@@ -97,7 +119,10 @@ pub fn credential<'a>(ctx: &Context<'a>, assertion: &'a mut Option<String>) -> R
 /// (AADSTS50027). A fresh token can fix those; issuer/subject mismatches (AADSTS700211,
 /// AADSTS700213, AADSTS70021) are configuration errors and are not retried.
 pub fn assertion_rejected(error: &IdpError) -> bool {
-    error.codes.iter().any(|c| matches!(c, 700024 | 700027 | 50027))
+    error
+        .codes
+        .iter()
+        .any(|c| matches!(c, 700024 | 700027 | 50027))
 }
 
 /// A fresh token arrived after Entra refused the stored one: store it and repeat the call once.
@@ -115,13 +140,23 @@ pub fn on_fetched(
         status => Err(format!("token source answered {status}")),
     };
     match (then, stored) {
-        (AfterAssertion::Redeem { csrf, code }, Ok(_)) => super::callback::redeem(ctx, req, csrf, code, true),
-        (AfterAssertion::Redeem { .. }, Err(why)) => super::callback::fail(ctx, req, Failure::FederatedToken(why)),
-        (AfterAssertion::Refresh { session, lease }, Ok(_)) => match super::refresh::refresh_call(ctx, &session, &lease, true) {
-            Ok(outcome) => outcome,
-            Err(failure) => super::refresh::unavailable(ctx, req, &session, &lease, failure.summary(), rng),
-        },
-        (AfterAssertion::Refresh { session, lease }, Err(why)) => super::refresh::unavailable(ctx, req, &session, &lease, why, rng),
+        (AfterAssertion::Redeem { csrf, code }, Ok(_)) => {
+            super::callback::redeem(ctx, req, csrf, code, true)
+        }
+        (AfterAssertion::Redeem { .. }, Err(why)) => {
+            super::callback::fail(ctx, req, Failure::FederatedToken(why))
+        }
+        (AfterAssertion::Refresh { session, lease }, Ok(_)) => {
+            match super::refresh::refresh_call(ctx, &session, &lease, true) {
+                Ok(outcome) => outcome,
+                Err(failure) => {
+                    super::refresh::unavailable(ctx, req, &session, &lease, failure.summary(), rng)
+                }
+            }
+        }
+        (AfterAssertion::Refresh { session, lease }, Err(why)) => {
+            super::refresh::unavailable(ctx, req, &session, &lease, why, rng)
+        }
     }
 }
 
@@ -144,7 +179,9 @@ mod tests {
     }
 
     fn jwt(exp: u64) -> String {
-        let claims = URL_SAFE_NO_PAD.encode(format!(r#"{{"iss":"k8s","sub":"system:serviceaccount:ns:sa","exp":{exp}}}"#));
+        let claims = URL_SAFE_NO_PAD.encode(format!(
+            r#"{{"iss":"k8s","sub":"system:serviceaccount:ns:sa","exp":{exp}}}"#
+        ));
         format!("eyJhbGciOiJSUzI1NiJ9.{claims}.c2ln")
     }
 
@@ -153,10 +190,17 @@ mod tests {
         let store = Memory::default();
         assert!(needs_refresh(&store, "p", 0));
         let token = jwt(10_000);
-        assert_eq!(store_token(&store, "p", format!("{token}\n").as_bytes(), 100), Ok(10_000));
+        assert_eq!(
+            store_token(&store, "p", format!("{token}\n").as_bytes(), 100),
+            Ok(10_000)
+        );
         assert_eq!(current(&store, "p", 9_999).as_deref(), Some(token.as_str()));
         assert_eq!(current(&store, "p", 10_000), None);
-        assert!(!needs_refresh(&store, "p", 10_000 - REFRESH_MARGIN_SECS - 1));
+        assert!(!needs_refresh(
+            &store,
+            "p",
+            10_000 - REFRESH_MARGIN_SECS - 1
+        ));
         assert!(needs_refresh(&store, "p", 10_000 - REFRESH_MARGIN_SECS));
     }
 

@@ -56,13 +56,31 @@ pub fn with_session(ctx: &Context, req: &Request) -> Result<Outcome, NoSession> 
 
 /// Forward with `session`'s identity, unless the group rule (which may have changed since
 /// sign-in) refuses it. `cookies` are `Set-Cookie` values for the response (after a refresh).
-pub fn forward_or_deny(ctx: &Context, req: &Request, session: &Session, cookies: Vec<String>) -> Outcome {
+pub fn forward_or_deny(
+    ctx: &Context,
+    req: &Request,
+    session: &Session,
+    cookies: Vec<String>,
+) -> Outcome {
     if let Err(failure) = identity::check_groups(ctx.config, &session.groups) {
-        return failure.outcome(req).with_log(LogLevel::Info, format!("user={} not in allowed_groups request_id={}", session.user, req.request_id()));
+        return failure.outcome(req).with_log(
+            LogLevel::Info,
+            format!(
+                "user={} not in allowed_groups request_id={}",
+                session.user,
+                req.request_id()
+            ),
+        );
     }
-    let mut response: Vec<(String, String)> = cookies.into_iter().map(|c| ("set-cookie".to_string(), c)).collect();
+    let mut response: Vec<(String, String)> = cookies
+        .into_iter()
+        .map(|c| ("set-cookie".to_string(), c))
+        .collect();
     response.extend(inject::render(&ctx.config.inject_response, session));
-    Outcome::new(forward_action(ctx.config, req, session, response), Metric::SessionValid)
+    Outcome::new(
+        forward_action(ctx.config, req, session, response),
+        Metric::SessionValid,
+    )
 }
 
 /// Forward a request that needs no identity (skipped routes), still without spoofed headers.
@@ -70,16 +88,31 @@ pub fn anonymous(config: &Config, req: &Request, metric: Metric) -> Outcome {
     let mut remove = strip_list(config, req);
     let mut set = Vec::new();
     strip_our_cookies(config, req, &mut remove, &mut set);
-    Outcome::new(Action::Forward { remove, set, response: Vec::new() }, metric)
+    Outcome::new(
+        Action::Forward {
+            remove,
+            set,
+            response: Vec::new(),
+        },
+        metric,
+    )
 }
 
 /// Strip what the client may not send, and set what the upstream may trust.
-pub fn forward_action(config: &Config, req: &Request, session: &Session, response: Vec<(String, String)>) -> Action {
+pub fn forward_action(
+    config: &Config,
+    req: &Request,
+    session: &Session,
+    response: Vec<(String, String)>,
+) -> Action {
     let mut remove = strip_list(config, req);
     let mut set = identity_headers(config, session);
     for (name, value) in inject::render(&config.inject_request, session) {
         // preserveRequestValue: a value the client sent wins over the injected one.
-        let preserved = config.inject_request.iter().any(|h| h.preserve_request_value && h.name == name)
+        let preserved = config
+            .inject_request
+            .iter()
+            .any(|h| h.preserve_request_value && h.name == name)
             && req.header(&name).is_some();
         if !preserved {
             set.retain(|(n, _)| *n != name);
@@ -87,7 +120,11 @@ pub fn forward_action(config: &Config, req: &Request, session: &Session, respons
         }
     }
     strip_our_cookies(config, req, &mut remove, &mut set);
-    Action::Forward { remove, set, response }
+    Action::Forward {
+        remove,
+        set,
+        response,
+    }
 }
 
 /// Every incoming header the filter owns: identity headers (any case, `_` for `-`) and the
@@ -95,8 +132,13 @@ pub fn forward_action(config: &Config, req: &Request, session: &Session, respons
 fn strip_list(config: &Config, req: &Request) -> Vec<String> {
     let mut remove: Vec<String> = Vec::new();
     for (name, _) in &req.headers {
-        let injected = config.inject_request.iter().any(|h| !h.preserve_request_value && same_header(&h.name, name));
-        if (is_owned_header(name) || injected) && !remove.iter().any(|n| n.eq_ignore_ascii_case(name)) {
+        let injected = config
+            .inject_request
+            .iter()
+            .any(|h| !h.preserve_request_value && same_header(&h.name, name));
+        if (is_owned_header(name) || injected)
+            && !remove.iter().any(|n| n.eq_ignore_ascii_case(name))
+        {
             remove.push(name.to_ascii_lowercase());
         }
     }
@@ -104,12 +146,20 @@ fn strip_list(config: &Config, req: &Request) -> Vec<String> {
 }
 
 fn same_header(a: &str, b: &str) -> bool {
-    a.len() == b.len() && a.bytes().zip(b.bytes()).all(|(x, y)| x.eq_ignore_ascii_case(&y) || matches!((x, y), (b'-', b'_') | (b'_', b'-')))
+    a.len() == b.len()
+        && a.bytes().zip(b.bytes()).all(|(x, y)| {
+            x.eq_ignore_ascii_case(&y) || matches!((x, y), (b'-', b'_') | (b'_', b'-'))
+        })
 }
 
 /// The upstream never needs our cookies, and an upstream that logs request headers would
 /// otherwise write working sessions into its logs.
-fn strip_our_cookies(config: &Config, req: &Request, remove: &mut Vec<String>, set: &mut Vec<(String, String)>) {
+fn strip_our_cookies(
+    config: &Config,
+    req: &Request,
+    remove: &mut Vec<String>,
+    set: &mut Vec<(String, String)>,
+) {
     if let Some(cookie) = cookies_without_ours(config, req) {
         match cookie {
             Some(rest) => set.push(("cookie".to_string(), rest)),
@@ -132,7 +182,10 @@ pub fn identity_headers(config: &Config, session: &Session) -> Vec<(String, Stri
         push("x-forwarded-user", Some(&session.user));
         push("x-forwarded-email", session.email.as_deref());
         push("x-forwarded-groups", Some(&groups));
-        push("x-forwarded-preferred-username", session.preferred_username.as_deref());
+        push(
+            "x-forwarded-preferred-username",
+            session.preferred_username.as_deref(),
+        );
     }
     if h.pass_access_token {
         push("x-forwarded-access-token", session.access_token.as_deref());
@@ -141,9 +194,15 @@ pub fn identity_headers(config: &Config, session: &Session) -> Vec<(String, Stri
         push("x-auth-request-user", Some(&session.user));
         push("x-auth-request-email", session.email.as_deref());
         push("x-auth-request-groups", Some(&groups));
-        push("x-auth-request-preferred-username", session.preferred_username.as_deref());
+        push(
+            "x-auth-request-preferred-username",
+            session.preferred_username.as_deref(),
+        );
         if h.pass_access_token {
-            push("x-auth-request-access-token", session.access_token.as_deref());
+            push(
+                "x-auth-request-access-token",
+                session.access_token.as_deref(),
+            );
         }
     }
     if h.pass_authorization_header {
@@ -159,11 +218,14 @@ pub fn identity_headers(config: &Config, session: &Session) -> Vec<(String, Stri
 pub fn is_our_cookie(config: &Config, cookie: &str) -> bool {
     let name = config.cookie.name.as_str();
     cookie == name
-        || cookie.strip_prefix(name).and_then(|rest| rest.strip_prefix('_')).is_some_and(|rest| {
-            rest == "csrf"
-                || rest.starts_with("csrf_")
-                || (!rest.is_empty() && rest.bytes().all(|b| b.is_ascii_digit()))
-        })
+        || cookie
+            .strip_prefix(name)
+            .and_then(|rest| rest.strip_prefix('_'))
+            .is_some_and(|rest| {
+                rest == "csrf"
+                    || rest.starts_with("csrf_")
+                    || (!rest.is_empty() && rest.bytes().all(|b| b.is_ascii_digit()))
+            })
 }
 
 /// None when the request carries none of our cookies (nothing to change); Some(None) when only
@@ -180,7 +242,9 @@ fn cookies_without_ours(config: &Config, req: &Request) -> Option<Option<String>
             if trimmed.is_empty() {
                 continue;
             }
-            let is_ours = parse_cookie_header(trimmed).next().is_some_and(|(n, _)| is_our_cookie(config, &n));
+            let is_ours = parse_cookie_header(trimmed)
+                .next()
+                .is_some_and(|(n, _)| is_our_cookie(config, &n));
             if is_ours {
                 found = true;
             } else {

@@ -54,7 +54,10 @@ pub fn resolve_refresh(
     if !groups_needed(ctx.config) {
         return Ok(refresh::complete(ctx, req, session, &old, &lease, rng));
     }
-    let purpose = GroupsFor::Refresh { old: Box::new(old.clone()), lease: lease.clone() };
+    let purpose = GroupsFor::Refresh {
+        old: Box::new(old.clone()),
+        lease: lease.clone(),
+    };
     start(ctx, purpose, session, access_token).map_err(|failure| Box::new((old, lease, failure)))
 }
 
@@ -62,20 +65,43 @@ fn groups_needed(config: &Config) -> bool {
     !config.allowed_groups.is_empty() || identity::groups_header_wanted(config)
 }
 
-fn start(ctx: &Context, purpose: GroupsFor, session: Session, access_token: &str) -> Result<Outcome, Failure> {
+fn start(
+    ctx: &Context,
+    purpose: GroupsFor,
+    session: Session,
+    access_token: &str,
+) -> Result<Outcome, Failure> {
     let config = ctx.config;
     let header_wanted = identity::groups_header_wanted(config);
-    let graph = config.graph_url.as_deref().ok_or(Failure::GraphUnavailable(
-        "group overage needs Microsoft Graph: set entra_id_graph_url".into(),
-    ))?;
+    let graph = config
+        .graph_url
+        .as_deref()
+        .ok_or(Failure::GraphUnavailable(
+            "group overage needs Microsoft Graph: set entra_id_graph_url".into(),
+        ))?;
     if access_token.is_empty() {
-        return Err(Failure::GraphUnavailable("no access token to call Graph with".into()));
+        return Err(Failure::GraphUnavailable(
+            "no access token to call Graph with".into(),
+        ));
     }
-    let small_rule = !config.allowed_groups.is_empty() && config.allowed_groups.len() <= CHECK_MEMBER_GROUPS_MAX;
+    let small_rule =
+        !config.allowed_groups.is_empty() && config.allowed_groups.len() <= CHECK_MEMBER_GROUPS_MAX;
     let (call, pending) = if small_rule && !header_wanted {
         let body = serde_json::json!({ "groupIds": config.allowed_groups }).to_string();
-        let call = graph_call(config, &format!("{graph}/v1.0/me/checkMemberGroups"), access_token, Some(body))?;
-        (call, Pending::GraphCheck { purpose, session: Box::new(session), access_token: access_token.to_string() })
+        let call = graph_call(
+            config,
+            &format!("{graph}/v1.0/me/checkMemberGroups"),
+            access_token,
+            Some(body),
+        )?;
+        (
+            call,
+            Pending::GraphCheck {
+                purpose,
+                session: Box::new(session),
+                access_token: access_token.to_string(),
+            },
+        )
     } else {
         let url = format!("{graph}/v1.0/me/transitiveMemberOf?$select=id&$top=999");
         let call = graph_call(config, &url, access_token, None)?;
@@ -91,17 +117,29 @@ fn start(ctx: &Context, purpose: GroupsFor, session: Session, access_token: &str
     Ok(Outcome::call(call, pending))
 }
 
-fn graph_call(config: &Config, url: &str, access_token: &str, body: Option<String>) -> Result<OutboundCall, Failure> {
-    let parsed = url::Url::parse(url).map_err(|_| Failure::GraphUnavailable(format!("bad Graph URL {url:?}")))?;
-    let authority = authority_of(url).ok_or_else(|| Failure::GraphUnavailable(format!("bad Graph URL {url:?}")))?;
-    let cluster = config.cluster_for(&authority).ok_or_else(|| Failure::NoCluster(authority.clone()))?;
+fn graph_call(
+    config: &Config,
+    url: &str,
+    access_token: &str,
+    body: Option<String>,
+) -> Result<OutboundCall, Failure> {
+    let parsed = url::Url::parse(url)
+        .map_err(|_| Failure::GraphUnavailable(format!("bad Graph URL {url:?}")))?;
+    let authority = authority_of(url)
+        .ok_or_else(|| Failure::GraphUnavailable(format!("bad Graph URL {url:?}")))?;
+    let cluster = config
+        .cluster_for(&authority)
+        .ok_or_else(|| Failure::NoCluster(authority.clone()))?;
     let mut path = parsed.path().to_string();
     if let Some(query) = parsed.query() {
         path.push('?');
         path.push_str(query);
     }
     let mut headers = vec![
-        ("authorization".to_string(), format!("Bearer {access_token}")),
+        (
+            "authorization".to_string(),
+            format!("Bearer {access_token}"),
+        ),
         ("consistencylevel".to_string(), "eventual".to_string()),
         ("accept".to_string(), "application/json".to_string()),
     ];
@@ -120,9 +158,21 @@ fn graph_call(config: &Config, url: &str, access_token: &str, body: Option<Strin
 }
 
 /// A Graph answer arrived for a paused sign-in or refresh.
-pub fn on_graph_response(ctx: &Context, req: &Request, pending: Pending, response: CallResponse, rng: &mut dyn Entropy) -> Outcome {
+pub fn on_graph_response(
+    ctx: &Context,
+    req: &Request,
+    pending: Pending,
+    response: CallResponse,
+    rng: &mut dyn Entropy,
+) -> Outcome {
     match pending {
-        Pending::GraphPages { purpose, mut session, access_token, pages, mut found } => {
+        Pending::GraphPages {
+            purpose,
+            mut session,
+            access_token,
+            pages,
+            mut found,
+        } => {
             let page = match parse_page(&response) {
                 Ok(page) => page,
                 Err(failure) => return give_up(ctx, req, purpose, failure, rng),
@@ -133,21 +183,42 @@ pub fn on_graph_response(ctx: &Context, req: &Request, pending: Pending, respons
                 return finish(ctx, req, purpose, *session, rng);
             };
             if pages >= MAX_GRAPH_PAGES {
-                let failure = Failure::GraphUnavailable(format!("more than {MAX_GRAPH_PAGES} pages of groups; refusing to guess"));
+                let failure = Failure::GraphUnavailable(format!(
+                    "more than {MAX_GRAPH_PAGES} pages of groups; refusing to guess"
+                ));
                 return give_up(ctx, req, purpose, failure, rng);
             }
             let graph = ctx.config.graph_url.as_deref().unwrap_or_default();
             // The next link comes from the response: only follow it to the Graph host we were
             // configured with, so a forged answer cannot aim our bearer token elsewhere.
             if authority_of(&next).is_none() || authority_of(&next) != authority_of(graph) {
-                return give_up(ctx, req, purpose, Failure::GraphUnavailable("Graph nextLink points to another host".into()), rng);
+                return give_up(
+                    ctx,
+                    req,
+                    purpose,
+                    Failure::GraphUnavailable("Graph nextLink points to another host".into()),
+                    rng,
+                );
             }
             match graph_call(ctx.config, &next, &access_token, None) {
-                Ok(call) => Outcome::call(call, Pending::GraphPages { purpose, session, access_token, pages: pages + 1, found }),
+                Ok(call) => Outcome::call(
+                    call,
+                    Pending::GraphPages {
+                        purpose,
+                        session,
+                        access_token,
+                        pages: pages + 1,
+                        found,
+                    },
+                ),
                 Err(failure) => give_up(ctx, req, purpose, failure, rng),
             }
         }
-        Pending::GraphCheck { purpose, mut session, .. } => match parse_page(&response) {
+        Pending::GraphCheck {
+            purpose,
+            mut session,
+            ..
+        } => match parse_page(&response) {
             Ok(page) => {
                 session.groups = page.groups;
                 finish(ctx, req, purpose, *session, rng)
@@ -158,15 +229,29 @@ pub fn on_graph_response(ctx: &Context, req: &Request, pending: Pending, respons
     }
 }
 
-fn finish(ctx: &Context, req: &Request, purpose: GroupsFor, session: Session, rng: &mut dyn Entropy) -> Outcome {
+fn finish(
+    ctx: &Context,
+    req: &Request,
+    purpose: GroupsFor,
+    session: Session,
+    rng: &mut dyn Entropy,
+) -> Outcome {
     let outcome = match purpose {
         GroupsFor::SignIn(csrf) => callback::complete(ctx, req, &csrf, session, rng),
-        GroupsFor::Refresh { old, lease } => refresh::complete(ctx, req, session, &old, &lease, rng),
+        GroupsFor::Refresh { old, lease } => {
+            refresh::complete(ctx, req, session, &old, &lease, rng)
+        }
     };
     with_metric(outcome, Metric::GraphGroupsResolved)
 }
 
-fn give_up(ctx: &Context, req: &Request, purpose: GroupsFor, failure: Failure, rng: &mut dyn Entropy) -> Outcome {
+fn give_up(
+    ctx: &Context,
+    req: &Request,
+    purpose: GroupsFor,
+    failure: Failure,
+    rng: &mut dyn Entropy,
+) -> Outcome {
     match purpose {
         GroupsFor::SignIn(_) => callback::fail(ctx, req, failure),
         GroupsFor::Refresh { old, lease } => {
@@ -181,7 +266,11 @@ fn give_up(ctx: &Context, req: &Request, purpose: GroupsFor, failure: Failure, r
 }
 
 fn with_metric(mut outcome: Outcome, metric: Metric) -> Outcome {
-    if matches!(outcome.metric, Some(Metric::CallbackSuccess | Metric::SessionValid)) && outcome.also.is_none() {
+    if matches!(
+        outcome.metric,
+        Some(Metric::CallbackSuccess | Metric::SessionValid)
+    ) && outcome.also.is_none()
+    {
         outcome.also = Some(metric);
     }
     outcome
@@ -217,21 +306,35 @@ pub fn parse_page(response: &CallResponse) -> Result<Page, Failure> {
             .chars()
             .take(64)
             .collect::<String>();
-        return Err(Failure::Graph { status: response.status, code, request_id });
+        return Err(Failure::Graph {
+            status: response.status,
+            code,
+            request_id,
+        });
     }
-    let body = body.ok_or(Failure::Graph { status: 200, code: "malformed_json".into(), request_id: "-".into() })?;
-    let items = body.get("value").and_then(Value::as_array).ok_or(Failure::Graph {
+    let body = body.ok_or(Failure::Graph {
         status: 200,
-        code: "no_value".into(),
+        code: "malformed_json".into(),
         request_id: "-".into(),
     })?;
+    let items = body
+        .get("value")
+        .and_then(Value::as_array)
+        .ok_or(Failure::Graph {
+            status: 200,
+            code: "no_value".into(),
+            request_id: "-".into(),
+        })?;
     let mut groups = Vec::with_capacity(items.len());
     for item in items {
         match item {
             // checkMemberGroups answers bare ids.
             Value::String(id) => groups.push(id.clone()),
             Value::Object(object) => {
-                let kind = object.get("@odata.type").and_then(Value::as_str).unwrap_or("#microsoft.graph.group");
+                let kind = object
+                    .get("@odata.type")
+                    .and_then(Value::as_str)
+                    .unwrap_or("#microsoft.graph.group");
                 if kind == "#microsoft.graph.group" {
                     if let Some(id) = object.get("id").and_then(Value::as_str) {
                         groups.push(id.to_string());
@@ -241,7 +344,10 @@ pub fn parse_page(response: &CallResponse) -> Result<Page, Failure> {
             _ => {}
         }
     }
-    let next = body.get("@odata.nextLink").and_then(Value::as_str).map(str::to_string);
+    let next = body
+        .get("@odata.nextLink")
+        .and_then(Value::as_str)
+        .map(str::to_string);
     Ok(Page { groups, next })
 }
 
@@ -249,7 +355,12 @@ pub fn parse_page(response: &CallResponse) -> Result<Page, Failure> {
 /// `allowed_groups` names, which is all authorization needs.
 pub fn trim_for_cookie(config: &Config, mut session: Session) -> Session {
     if session.groups.len() > MAX_COOKIE_GROUPS && !config.allowed_groups.is_empty() {
-        session.groups.retain(|g| config.allowed_groups.iter().any(|a| a.eq_ignore_ascii_case(g)));
+        session.groups.retain(|g| {
+            config
+                .allowed_groups
+                .iter()
+                .any(|a| a.eq_ignore_ascii_case(g))
+        });
     }
     session
 }
@@ -259,7 +370,10 @@ mod tests {
     use super::*;
 
     fn response(status: u16, body: &str) -> CallResponse {
-        CallResponse { status, body: body.as_bytes().to_vec() }
+        CallResponse {
+            status,
+            body: body.as_bytes().to_vec(),
+        }
     }
 
     #[test]
@@ -270,9 +384,18 @@ mod tests {
         ))
         .unwrap();
         assert_eq!(page.groups, vec!["g1", "g2"]);
-        assert_eq!(page.next.as_deref(), Some("https://graph.microsoft.com/v1.0/me/transitiveMemberOf?$skiptoken=x"));
+        assert_eq!(
+            page.next.as_deref(),
+            Some("https://graph.microsoft.com/v1.0/me/transitiveMemberOf?$skiptoken=x")
+        );
         let check = parse_page(&response(200, r#"{"value":["a","b"]}"#)).unwrap();
-        assert_eq!(check, Page { groups: vec!["a".into(), "b".into()], next: None });
+        assert_eq!(
+            check,
+            Page {
+                groups: vec!["a".into(), "b".into()],
+                next: None
+            }
+        );
     }
 
     #[test]
@@ -282,8 +405,16 @@ mod tests {
             r#"{"error":{"code":"Authorization_RequestDenied","message":"Insufficient privileges","innerError":{"request-id":"rid-1"}}}"#,
         ))
         .unwrap_err();
-        assert!(matches!(err, Failure::Graph { status: 403, ref code, ref request_id } if code == "Authorization_RequestDenied" && request_id == "rid-1"));
-        assert!(matches!(parse_page(&response(200, "{")), Err(Failure::Graph { status: 200, .. })));
-        assert!(matches!(parse_page(&response(0, "")), Err(Failure::Graph { status: 0, .. })));
+        assert!(
+            matches!(err, Failure::Graph { status: 403, ref code, ref request_id } if code == "Authorization_RequestDenied" && request_id == "rid-1")
+        );
+        assert!(matches!(
+            parse_page(&response(200, "{")),
+            Err(Failure::Graph { status: 200, .. })
+        ));
+        assert!(matches!(
+            parse_page(&response(0, "")),
+            Err(Failure::Graph { status: 0, .. })
+        ));
     }
 }

@@ -12,7 +12,12 @@ use super::failure::Failure;
 
 /// Build the session for `claims`, or the rule that refuses it. Groups are taken from the
 /// token; with overage they are filled in from Graph afterwards.
-pub fn session_from_claims(config: &Config, claims: &IdClaims, tokens: &TokenResponse, now: u64) -> Result<Session, Failure> {
+pub fn session_from_claims(
+    config: &Config,
+    claims: &IdClaims,
+    tokens: &TokenResponse,
+    now: u64,
+) -> Result<Session, Failure> {
     let email = email_of(config, claims);
     check_email(&config.email_domains, email.as_deref()).map_err(Failure::EmailDenied)?;
     let mut extra = BTreeMap::new();
@@ -32,7 +37,9 @@ pub fn session_from_claims(config: &Config, claims: &IdClaims, tokens: &TokenRes
         expires_at: now.saturating_add(config.cookie.expire_secs),
         id_token: needs.id_token.then(|| tokens.id_token.clone()).flatten(),
         access_token: needs.access_token.then(|| tokens.access_token.clone()),
-        refresh_token: (config.lifecycle.refresh_secs > 0).then(|| tokens.refresh_token.clone()).flatten(),
+        refresh_token: (config.lifecycle.refresh_secs > 0)
+            .then(|| tokens.refresh_token.clone())
+            .flatten(),
         token_expires_at: claims.exp,
         tenant: claims.tid.clone(),
         claims: extra,
@@ -52,10 +59,17 @@ impl TokenNeeds {
     /// What `config` needs.
     pub fn of(config: &Config) -> TokenNeeds {
         let injected = |claim: &str| {
-            config.inject_request.iter().chain(&config.inject_response).flat_map(|h| &h.values).any(|v| v.claim == claim)
+            config
+                .inject_request
+                .iter()
+                .chain(&config.inject_response)
+                .flat_map(|h| &h.values)
+                .any(|v| v.claim == claim)
         };
         TokenNeeds {
-            id_token: config.headers.pass_authorization_header || injected("id_token") || config.lifecycle.end_session_redirect,
+            id_token: config.headers.pass_authorization_header
+                || injected("id_token")
+                || config.lifecycle.end_session_redirect,
             access_token: config.headers.pass_access_token || injected("access_token"),
         }
     }
@@ -79,7 +93,10 @@ pub fn check_email(rule: &EmailDomains, email: Option<&str>) -> Result<(), Strin
         EmailDomains::Any => return Ok(()),
         EmailDomains::List(domains) => domains,
     };
-    let Some(domain) = email.and_then(|e| e.rsplit_once('@')).map(|(_, d)| d.to_ascii_lowercase()) else {
+    let Some(domain) = email
+        .and_then(|e| e.rsplit_once('@'))
+        .map(|(_, d)| d.to_ascii_lowercase())
+    else {
         return Err("(no email)".to_string());
     };
     let allowed = domains.iter().any(|entry| match entry.strip_prefix('.') {
@@ -99,7 +116,12 @@ pub fn check_groups(config: &Config, groups: &[String]) -> Result<(), Failure> {
     if config.allowed_groups.is_empty() {
         return Ok(());
     }
-    let member = groups.iter().any(|g| config.allowed_groups.iter().any(|a| a.eq_ignore_ascii_case(g)));
+    let member = groups.iter().any(|g| {
+        config
+            .allowed_groups
+            .iter()
+            .any(|a| a.eq_ignore_ascii_case(g))
+    });
     if member {
         Ok(())
     } else {
@@ -111,7 +133,12 @@ pub fn check_groups(config: &Config, groups: &[String]) -> Result<(), Failure> {
 pub fn groups_header_wanted(config: &Config) -> bool {
     config.headers.pass_user_headers
         || config.headers.set_xauthrequest
-        || config.inject_request.iter().chain(&config.inject_response).flat_map(|h| &h.values).any(|v| v.claim == "groups")
+        || config
+            .inject_request
+            .iter()
+            .chain(&config.inject_response)
+            .flat_map(|h| &h.values)
+            .any(|v| v.claim == "groups")
 }
 
 fn claim_string(claims: &IdClaims, name: &str) -> Option<String> {
@@ -119,7 +146,11 @@ fn claim_string(claims: &IdClaims, name: &str) -> Option<String> {
         "email" => claims.email.clone(),
         "sub" => Some(claims.sub.clone()),
         "oid" if claims.oid.is_some() => claims.oid.clone(),
-        _ => claims.raw.get(name).and_then(|v| v.as_str()).map(str::to_string),
+        _ => claims
+            .raw
+            .get(name)
+            .and_then(|v| v.as_str())
+            .map(str::to_string),
     }
 }
 
@@ -130,9 +161,13 @@ fn claim_text(claims: &IdClaims, name: &str) -> Option<String> {
         serde_json::Value::String(s) => Some(s.clone()),
         serde_json::Value::Number(n) => Some(n.to_string()),
         serde_json::Value::Bool(b) => Some(b.to_string()),
-        serde_json::Value::Array(items) => {
-            Some(items.iter().filter_map(|v| v.as_str()).collect::<Vec<_>>().join(","))
-        }
+        serde_json::Value::Array(items) => Some(
+            items
+                .iter()
+                .filter_map(|v| v.as_str())
+                .collect::<Vec<_>>()
+                .join(","),
+        ),
         _ => None,
     }
 }
@@ -142,7 +177,10 @@ fn groups_of(config: &Config, claims: &IdClaims) -> Vec<String> {
         return claims.groups.clone();
     }
     match claims.raw.get(&config.groups_claim) {
-        Some(serde_json::Value::Array(items)) => items.iter().filter_map(|v| v.as_str().map(str::to_string)).collect(),
+        Some(serde_json::Value::Array(items)) => items
+            .iter()
+            .filter_map(|v| v.as_str().map(str::to_string))
+            .collect(),
         Some(serde_json::Value::String(one)) => vec![one.clone()],
         _ => Vec::new(),
     }

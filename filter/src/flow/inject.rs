@@ -10,7 +10,11 @@ pub fn render(headers: &[InjectHeader], session: &Session) -> Vec<(String, Strin
         let values: Vec<String> = header
             .values
             .iter()
-            .filter_map(|v| claim(session, &v.claim).filter(|c| !c.is_empty()).map(|c| format!("{}{c}", v.prefix)))
+            .filter_map(|v| {
+                claim(session, &v.claim)
+                    .filter(|c| !c.is_empty())
+                    .map(|c| format!("{}{c}", v.prefix))
+            })
             .collect();
         if !values.is_empty() {
             out.push((header.name.clone(), values.join(",")));

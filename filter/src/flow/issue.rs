@@ -18,18 +18,30 @@ pub struct Issued {
 }
 
 /// Seal `session` and render its cookies for this request's host.
-pub fn session_cookies(ctx: &Context, req: &Request, session: &Session, nonce: [u8; NONCE_LEN]) -> Issued {
+pub fn session_cookies(
+    ctx: &Context,
+    req: &Request,
+    session: &Session,
+    nonce: [u8; NONCE_LEN],
+) -> Issued {
     let config = ctx.config;
     let name = &config.cookie.name;
     let sealed = session.seal(&config.cipher, name, nonce);
     let parts = chunks::split(name, &sealed, chunks::MAX_CHUNK_VALUE);
     let writer = CookieWriter::new(&config.cookie, req.host(), ctx.now);
     let max_age = session.expires_at.saturating_sub(ctx.now);
-    let mut set_cookies: Vec<String> = parts.iter().map(|(n, v)| writer.set(n, v, max_age)).collect();
+    let mut set_cookies: Vec<String> = parts
+        .iter()
+        .map(|(n, v)| writer.set(n, v, max_age))
+        .collect();
     for stale in chunks::present_names(name, &req.cookies()) {
         if !parts.iter().any(|(n, _)| *n == stale) {
             set_cookies.push(writer.clear(&stale));
         }
     }
-    Issued { set_cookies, sealed_len: sealed.len(), chunks: parts.len() }
+    Issued {
+        set_cookies,
+        sealed_len: sealed.len(),
+        chunks: parts.len(),
+    }
 }

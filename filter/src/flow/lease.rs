@@ -86,7 +86,11 @@ pub fn acquire(store: &dyn SharedStore, prefix: &str, refresh_token: &str, now: 
 /// Record the end of a refresh: success keeps others off the old token for a while, failure
 /// makes them wait before trying again.
 pub fn finish(store: &dyn SharedStore, key: &str, refresh_token: &str, now: u64, succeeded: bool) {
-    let (state, hold) = if succeeded { ("done", DONE_SECS) } else { ("failed", BACKOFF_SECS) };
+    let (state, hold) = if succeeded {
+        ("done", DONE_SECS)
+    } else {
+        ("failed", BACKOFF_SECS)
+    };
     let value = format!("{}|{}|{state}", token_id(refresh_token), now + hold);
     let _ = store.set(key, value.as_bytes(), None);
 }
@@ -118,28 +122,54 @@ mod tests {
     #[test]
     fn one_refresh_at_a_time_then_done_then_free_again() {
         let store = Memory::default();
-        let Lease::Acquired(key) = acquire(&store, "p", "rt-1", 100) else { panic!("first request refreshes") };
-        assert_eq!(acquire(&store, "p", "rt-1", 101), Lease::Elsewhere, "others wait for it");
+        let Lease::Acquired(key) = acquire(&store, "p", "rt-1", 100) else {
+            panic!("first request refreshes")
+        };
+        assert_eq!(
+            acquire(&store, "p", "rt-1", 101),
+            Lease::Elsewhere,
+            "others wait for it"
+        );
         finish(&store, &key, "rt-1", 102, true);
-        assert_eq!(acquire(&store, "p", "rt-1", 150), Lease::Elsewhere, "the old token is not redeemed again");
-        assert!(matches!(acquire(&store, "p", "rt-1", 102 + DONE_SECS), Lease::Acquired(_)));
+        assert_eq!(
+            acquire(&store, "p", "rt-1", 150),
+            Lease::Elsewhere,
+            "the old token is not redeemed again"
+        );
+        assert!(matches!(
+            acquire(&store, "p", "rt-1", 102 + DONE_SECS),
+            Lease::Acquired(_)
+        ));
     }
 
     #[test]
     fn a_stuck_refresh_expires_and_a_failure_backs_off() {
         let store = Memory::default();
-        let Lease::Acquired(key) = acquire(&store, "p", "rt", 0) else { panic!() };
-        assert!(matches!(acquire(&store, "p", "rt", BUSY_SECS), Lease::Acquired(_)), "a lost refresh does not block forever");
+        let Lease::Acquired(key) = acquire(&store, "p", "rt", 0) else {
+            panic!()
+        };
+        assert!(
+            matches!(acquire(&store, "p", "rt", BUSY_SECS), Lease::Acquired(_)),
+            "a lost refresh does not block forever"
+        );
         finish(&store, &key, "rt", 40, false);
         assert_eq!(acquire(&store, "p", "rt", 41), Lease::Elsewhere);
-        assert!(matches!(acquire(&store, "p", "rt", 40 + BACKOFF_SECS), Lease::Acquired(_)));
+        assert!(matches!(
+            acquire(&store, "p", "rt", 40 + BACKOFF_SECS),
+            Lease::Acquired(_)
+        ));
     }
 
     #[test]
     fn slots_never_contain_the_token() {
         let store = Memory::default();
         acquire(&store, "p", "secret-refresh-token", 0);
-        let values: Vec<String> = store.0.borrow().values().map(|(v, _)| String::from_utf8_lossy(v).into_owned()).collect();
+        let values: Vec<String> = store
+            .0
+            .borrow()
+            .values()
+            .map(|(v, _)| String::from_utf8_lossy(v).into_owned())
+            .collect();
         assert!(values.iter().all(|v| !v.contains("secret")));
     }
 

@@ -69,7 +69,11 @@ pub fn on_request(ctx: &Context, req: &Request, rng: &mut dyn Entropy) -> Outcom
     if config.skip_auth_preflight && is_preflight(req) {
         return forward::anonymous(config, req, Metric::SkippedRoute);
     }
-    if config.skip_auth_routes.iter().any(|rule| rule.matches(req.method(), req.path_only())) {
+    if config
+        .skip_auth_routes
+        .iter()
+        .any(|rule| rule.matches(req.method(), req.path_only()))
+    {
         return forward::anonymous(config, req, Metric::SkippedRoute);
     }
     let prefix = config.proxy_prefix.as_str();
@@ -106,7 +110,9 @@ pub fn on_request(ctx: &Context, req: &Request, rng: &mut dyn Entropy) -> Outcom
 /// A CORS preflight: `OPTIONS` with `Origin` and `Access-Control-Request-Method`. Browsers send
 /// them without cookies, so they can never carry a session.
 fn is_preflight(req: &Request) -> bool {
-    req.method() == "OPTIONS" && req.header("origin").is_some() && req.header("access-control-request-method").is_some()
+    req.method() == "OPTIONS"
+        && req.header("origin").is_some()
+        && req.header("access-control-request-method").is_some()
 }
 
 /// Continue a paused request after a callout it made has answered.
@@ -118,9 +124,11 @@ pub fn on_call_response(
     rng: &mut dyn Entropy,
 ) -> Outcome {
     match pending {
-        Pending::TokenExchange { csrf, code, retried } => {
-            callback::on_token_response(ctx, req, (csrf, code, retried), response, rng)
-        }
+        Pending::TokenExchange {
+            csrf,
+            code,
+            retried,
+        } => callback::on_token_response(ctx, req, (csrf, code, retried), response, rng),
         Pending::Assertion { then } => federated::on_fetched(ctx, req, then, response, rng),
         Pending::JwksForToken { csrf, tokens } => {
             callback::on_jwks_response(ctx, req, csrf, tokens, response, rng)
@@ -128,9 +136,11 @@ pub fn on_call_response(
         pending @ (Pending::GraphPages { .. } | Pending::GraphCheck { .. }) => {
             groups::on_graph_response(ctx, req, pending, response, rng)
         }
-        Pending::Refresh { session, lease, retried } => {
-            refresh::on_response(ctx, req, (*session, lease, retried), response, rng)
-        }
+        Pending::Refresh {
+            session,
+            lease,
+            retried,
+        } => refresh::on_response(ctx, req, (*session, lease, retried), response, rng),
     }
 }
 

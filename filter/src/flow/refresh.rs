@@ -35,11 +35,18 @@ pub fn maybe_refresh(ctx: &Context, session: &Session) -> Result<Option<Outcome>
         return Ok(None);
     };
     let grace_over = ctx.now >= due_at.saturating_add(lifecycle.refresh_grace_secs);
-    let serve_or_expire = || if grace_over { Err(NoSession::Expired) } else { Ok(None) };
+    let serve_or_expire = || {
+        if grace_over {
+            Err(NoSession::Expired)
+        } else {
+            Ok(None)
+        }
+    };
     if ctx.provider.is_none() {
         return serve_or_expire();
     }
-    let Lease::Acquired(key) = lease::acquire(ctx.store, ctx.store_prefix, refresh_token, ctx.now) else {
+    let Lease::Acquired(key) = lease::acquire(ctx.store, ctx.store_prefix, refresh_token, ctx.now)
+    else {
         return serve_or_expire();
     };
     match refresh_call(ctx, session, &key, false) {
@@ -52,15 +59,25 @@ pub fn maybe_refresh(ctx: &Context, session: &Session) -> Result<Option<Outcome>
 }
 
 /// The refresh request for `session` (with the secret or the current federated token).
-pub fn refresh_call(ctx: &Context, session: &Session, lease: &str, retried: bool) -> Result<Outcome, Failure> {
+pub fn refresh_call(
+    ctx: &Context,
+    session: &Session,
+    lease: &str,
+    retried: bool,
+) -> Result<Outcome, Failure> {
     let config = ctx.config;
     let provider = ctx.provider.ok_or(Failure::ProviderNotReady)?;
     let refresh_token = session.refresh_token.as_deref().unwrap_or_default();
     let mut assertion = None;
     let credential = federated::credential(ctx, &mut assertion)?;
     let form = refresh_token_form(refresh_token, &config.client_id, &config.scope, &credential);
-    let call = provider::post_form(config, &provider.record.metadata.token_endpoint, form).map_err(Failure::NoCluster)?;
-    let pending = Pending::Refresh { session: Box::new(session.clone()), lease: lease.to_string(), retried };
+    let call = provider::post_form(config, &provider.record.metadata.token_endpoint, form)
+        .map_err(Failure::NoCluster)?;
+    let pending = Pending::Refresh {
+        session: Box::new(session.clone()),
+        lease: lease.to_string(),
+        retried,
+    };
     Ok(Outcome::call(call, pending))
 }
 
@@ -78,36 +95,94 @@ pub fn on_response(
         Ok(tokens) => tokens,
         Err(TokenEndpointError::Idp(e)) if e.error == "invalid_grant" => {
             lease::finish(ctx.store, &lease_key, &old_token, ctx.now, false);
-            return rejected(ctx, req, format!("refresh token rejected: {}", e.log_line()), rng);
+            return rejected(
+                ctx,
+                req,
+                format!("refresh token rejected: {}", e.log_line()),
+                rng,
+            );
         }
-        Err(TokenEndpointError::Idp(e)) if !retried && config.federated_token_url.is_some() && federated::assertion_rejected(&e) => {
+        Err(TokenEndpointError::Idp(e))
+            if !retried
+                && config.federated_token_url.is_some()
+                && federated::assertion_rejected(&e) =>
+        {
             return match federated::fetch_call(config) {
                 Some(Ok(call)) => {
-                    let then = AfterAssertion::Refresh { session: Box::new(old), lease: lease_key };
-                    Outcome::call(call, Pending::Assertion { then })
-                        .with_log(LogLevel::Info, format!("federated token refused ({}); fetching it again", e.log_line()))
+                    let then = AfterAssertion::Refresh {
+                        session: Box::new(old),
+                        lease: lease_key,
+                    };
+                    Outcome::call(call, Pending::Assertion { then }).with_log(
+                        LogLevel::Info,
+                        format!(
+                            "federated token refused ({}); fetching it again",
+                            e.log_line()
+                        ),
+                    )
                 }
-                _ => unavailable(ctx, req, &old, &lease_key, format!("refresh failed: {}", e.log_line()), rng),
+                _ => unavailable(
+                    ctx,
+                    req,
+                    &old,
+                    &lease_key,
+                    format!("refresh failed: {}", e.log_line()),
+                    rng,
+                ),
             };
         }
-        Err(e) => return unavailable(ctx, req, &old, &lease_key, format!("refresh failed: {e} (status {})", response.status), rng),
+        Err(e) => {
+            return unavailable(
+                ctx,
+                req,
+                &old,
+                &lease_key,
+                format!("refresh failed: {e} (status {})", response.status),
+                rng,
+            )
+        }
     };
     let Some(provider) = ctx.provider else {
-        return unavailable(ctx, req, &old, &lease_key, "provider metadata not loaded".into(), rng);
+        return unavailable(
+            ctx,
+            req,
+            &old,
+            &lease_key,
+            "provider metadata not loaded".into(),
+            rng,
+        );
     };
     let Some(id_token) = tokens.id_token.as_deref() else {
-        return unavailable(ctx, req, &old, &lease_key, "refresh answer has no id_token".into(), rng);
+        return unavailable(
+            ctx,
+            req,
+            &old,
+            &lease_key,
+            "refresh answer has no id_token".into(),
+            rng,
+        );
     };
     let issuer = match &config.issuer_rule {
         IssuerRule::Exact(_) => IssuerRule::Exact(provider.record.metadata.issuer.clone()),
         other => other.clone(),
     };
-    let expect = Expectations { issuer: &issuer, audience: &config.client_id, nonce: None, now: ctx.now, leeway_secs: LEEWAY_SECS };
+    let expect = Expectations {
+        issuer: &issuer,
+        audience: &config.client_id,
+        nonce: None,
+        now: ctx.now,
+        leeway_secs: LEEWAY_SECS,
+    };
     let claims = match validate_id_token(id_token, &provider.keys, &expect) {
         Ok(claims) => claims,
         Err(e) => {
             lease::finish(ctx.store, &lease_key, &old_token, ctx.now, false);
-            return rejected(ctx, req, format!("refreshed ID token rejected ({}): {e}", e.reason()), rng);
+            return rejected(
+                ctx,
+                req,
+                format!("refreshed ID token rejected ({}): {e}", e.reason()),
+                rng,
+            );
         }
     };
     let mut session = match identity::session_from_claims(config, &claims, &tokens, ctx.now) {
@@ -120,18 +195,41 @@ pub fn on_response(
     // A refresh must never turn one user into another.
     if session.user != old.user {
         lease::finish(ctx.store, &lease_key, &old_token, ctx.now, false);
-        return rejected(ctx, req, format!("refresh returned another user ({} instead of {})", session.user, old.user), rng);
+        return rejected(
+            ctx,
+            req,
+            format!(
+                "refresh returned another user ({} instead of {})",
+                session.user, old.user
+            ),
+            rng,
+        );
     }
     if session.refresh_token.is_none() {
         session.refresh_token = old.refresh_token.clone();
     }
     if claims.groups_overage {
         // oauth2-proxy loses overage groups on refresh (its #3230); resolve them again.
-        return match groups::resolve_refresh(ctx, req, session, old, lease_key, &tokens.access_token, rng) {
+        return match groups::resolve_refresh(
+            ctx,
+            req,
+            session,
+            old,
+            lease_key,
+            &tokens.access_token,
+            rng,
+        ) {
             Ok(outcome) => outcome,
             Err(boxed) => {
                 let (old, lease_key, failure) = *boxed;
-                unavailable(ctx, req, &old, &lease_key, format!("groups could not be refreshed: {}", failure.summary()), rng)
+                unavailable(
+                    ctx,
+                    req,
+                    &old,
+                    &lease_key,
+                    format!("groups could not be refreshed: {}", failure.summary()),
+                    rng,
+                )
             }
         };
     }
@@ -139,7 +237,14 @@ pub fn on_response(
 }
 
 /// Issue the refreshed session and forward the request with it.
-pub fn complete(ctx: &Context, req: &Request, session: Session, old: &Session, lease_key: &str, rng: &mut dyn Entropy) -> Outcome {
+pub fn complete(
+    ctx: &Context,
+    req: &Request,
+    session: Session,
+    old: &Session,
+    lease_key: &str,
+    rng: &mut dyn Entropy,
+) -> Outcome {
     let old_token = old.refresh_token.as_deref().unwrap_or_default();
     lease::finish(ctx.store, lease_key, old_token, ctx.now, true);
     let session = groups::trim_for_cookie(ctx.config, session);
@@ -152,7 +257,12 @@ pub fn complete(ctx: &Context, req: &Request, session: Session, old: &Session, l
         outcome.also = Some(Metric::SessionRefreshed);
         outcome = outcome.with_log(
             LogLevel::Info,
-            format!("session refreshed user={} cookie_bytes={} request_id={}", session.user, issued.sealed_len, req.request_id()),
+            format!(
+                "session refreshed user={} cookie_bytes={} request_id={}",
+                session.user,
+                issued.sealed_len,
+                req.request_id()
+            ),
         );
     }
     outcome
@@ -160,26 +270,51 @@ pub fn complete(ctx: &Context, req: &Request, session: Session, old: &Session, l
 
 /// The provider could not refresh (down, slow, broken answer): serve the current session while
 /// the grace period lasts, and let a later request retry.
-pub fn unavailable(ctx: &Context, req: &Request, old: &Session, lease_key: &str, why: String, rng: &mut dyn Entropy) -> Outcome {
-    lease::finish(ctx.store, lease_key, old.refresh_token.as_deref().unwrap_or_default(), ctx.now, false);
+pub fn unavailable(
+    ctx: &Context,
+    req: &Request,
+    old: &Session,
+    lease_key: &str,
+    why: String,
+    rng: &mut dyn Entropy,
+) -> Outcome {
+    lease::finish(
+        ctx.store,
+        lease_key,
+        old.refresh_token.as_deref().unwrap_or_default(),
+        ctx.now,
+        false,
+    );
     let lifecycle = &ctx.config.lifecycle;
-    let grace_end = old.created_at.saturating_add(lifecycle.refresh_secs).saturating_add(lifecycle.refresh_grace_secs);
+    let grace_end = old
+        .created_at
+        .saturating_add(lifecycle.refresh_secs)
+        .saturating_add(lifecycle.refresh_grace_secs);
     let log = format!("{why} request_id={}", req.request_id());
     if ctx.now < grace_end {
         let mut outcome = forward_or_deny(ctx, req, old, Vec::new());
         outcome.also = Some(Metric::RefreshFailed);
-        return outcome.with_log(LogLevel::Warn, format!("{log}; serving the current session until {grace_end}"));
+        return outcome.with_log(
+            LogLevel::Warn,
+            format!("{log}; serving the current session until {grace_end}"),
+        );
     }
     let mut outcome = signin::unauthenticated(ctx, req, rng, NoSession::Expired);
     outcome.also = Some(Metric::RefreshFailed);
-    outcome.with_log(LogLevel::Warn, format!("{log}; grace period over, signing in again"))
+    outcome.with_log(
+        LogLevel::Warn,
+        format!("{log}; grace period over, signing in again"),
+    )
 }
 
 /// The provider said no (revoked refresh token, user disabled): the session ends now.
 fn rejected(ctx: &Context, req: &Request, why: String, rng: &mut dyn Entropy) -> Outcome {
     let mut outcome = signin::unauthenticated(ctx, req, rng, NoSession::Expired);
     outcome.also = Some(Metric::RefreshRejected);
-    outcome.with_log(LogLevel::Info, format!("{why} request_id={}", req.request_id()))
+    outcome.with_log(
+        LogLevel::Info,
+        format!("{why} request_id={}", req.request_id()),
+    )
 }
 
 /// A rule refused the refreshed identity: deny and end the session.

@@ -2,11 +2,11 @@
 //! cookie, the sign-in page, and what unauthenticated requests get.
 
 use crate::headers::CookieWriter;
-use sha2::Digest;
 use crate::metrics::Metric;
 use crate::redirect::validate_redirect;
 use crate::session::csrf::{random_token, CsrfState};
 use crate::session::{chunks, pkce};
+use sha2::Digest;
 
 use super::action::{Action, LogLevel, Outcome, Response};
 use super::entropy::bytes;
@@ -158,7 +158,9 @@ pub fn clear_session_cookies(ctx: &Context, req: &Request, outcome: &mut Outcome
     if let Action::Respond(response) = &mut outcome.action {
         let writer = CookieWriter::new(&ctx.config.cookie, req.host(), ctx.now);
         for name in chunks::present_names(&ctx.config.cookie.name, &req.cookies()) {
-            response.headers.push(("set-cookie".to_string(), writer.clear(&name)));
+            response
+                .headers
+                .push(("set-cookie".to_string(), writer.clear(&name)));
         }
     }
 }

@@ -45,7 +45,11 @@ pub struct Session {
     #[serde(rename = "d", default, skip_serializing_if = "Option::is_none")]
     pub tenant: Option<String>,
     /// Extra ID-token claims that injected headers need (only those configured).
-    #[serde(rename = "k", default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    #[serde(
+        rename = "k",
+        default,
+        skip_serializing_if = "std::collections::BTreeMap::is_empty"
+    )]
     pub claims: std::collections::BTreeMap<String, String>,
 }
 
