@@ -1,0 +1,186 @@
+//! Profiling aid: the signed-in path of entra-proxy-wasm, natively, in a loop.
+//!
+//! ```sh
+//! session-loop target/bench/cookie-g150.txt 20000
+//! valgrind --tool=callgrind target/release/session-loop target/bench/cookie-g150.txt 2000
+//! ```
+//!
+//! It runs exactly what the adapter runs for a request with a session cookie: rebuild the request
+//! from header bytes (as `get_map_bytes` hands them over) and call `flow::on_request`, with the
+//! configuration of row 3 (`pass_authorization_header: true`, the bench's cookie secret). The
+//! cookie files come from `make bench`, which signs in through the emulator for real.
+
+use std::hint::black_box;
+use std::time::Instant;
+
+use base64::Engine;
+use entra_proxy_wasm::config::Config;
+use entra_proxy_wasm::flow::{self, Action, Context, Entropy, Request};
+use entra_proxy_wasm::session::{chunks, Session};
+
+/// Entropy for a path that must not need any: counts the bytes asked for.
+struct NoEntropy(usize);
+
+impl Entropy for NoEntropy {
+    fn fill(&mut self, buf: &mut [u8]) -> Result<(), flow::entropy::EntropyError> {
+        self.0 += buf.len();
+        buf.fill(0);
+        Ok(())
+    }
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let Some(file) = args.get(1) else {
+        eprintln!("usage: session-loop <cookie-header-file> [iterations]");
+        std::process::exit(2);
+    };
+    let iterations: u32 = args.get(2).and_then(|n| n.parse().ok()).unwrap_or(20_000);
+    let cookie = match std::fs::read_to_string(file) {
+        Ok(c) => c.trim().to_string(),
+        Err(e) => {
+            eprintln!("session-loop: {file}: {e}");
+            std::process::exit(2);
+        }
+    };
+    let config = match Config::from_json(plugin_config().to_string().as_bytes()) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("session-loop: {e}");
+            std::process::exit(2);
+        }
+    };
+    // What Envoy hands the filter for a wrk request: pseudo-headers, wrk's Host, the cookie and
+    // the headers the connection manager adds before the filter chain.
+    let raw: Vec<(String, Vec<u8>)> = [
+        (":authority", "127.0.0.1:40000"),
+        (":path", "/bench"),
+        (":method", "GET"),
+        (":scheme", "http"),
+        ("cookie", cookie.as_str()),
+        ("x-forwarded-proto", "http"),
+        ("x-request-id", "6f1c0c52-7a43-4a8e-9a39-4d1c6f0e2d11"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v.as_bytes().to_vec()))
+    .collect();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    // Typed by the field, so the loop keeps compiling whatever the cache becomes.
+    let bearer_cache = std::cell::RefCell::new(Default::default());
+    let ctx = Context {
+        config: &config,
+        provider: None,
+        now,
+        store: &flow::NoStore,
+        store_prefix: "entra-proxy-wasm/bench",
+        bearer_cache: &bearer_cache,
+    };
+    let mut rng = NoEntropy(0);
+
+    let first = flow::on_request(&ctx, &request(&raw), &mut rng);
+    match &first.action {
+        Action::Forward { set, .. } => eprintln!(
+            "session-loop: forward with {} headers set ({} bytes)",
+            set.len(),
+            set.iter().map(|(k, v)| k.len() + v.len()).sum::<usize>()
+        ),
+        other => {
+            eprintln!("session-loop: the cookie does not give a session: {other:?}");
+            std::process::exit(1);
+        }
+    }
+    describe_session(&config, &raw, now);
+    let started = Instant::now();
+    for _ in 0..iterations {
+        let outcome = flow::on_request(&ctx, &request(black_box(&raw)), &mut rng);
+        black_box(outcome);
+    }
+    let per = started.elapsed().as_secs_f64() * 1e6 / f64::from(iterations.max(1));
+    println!(
+        "{iterations} iterations, {per:.2} us per request ({} cookie bytes, {} random bytes asked)",
+        cookie.len(),
+        rng.0
+    );
+    let cached = cache_hit_estimate(&config, &raw, first.action, iterations);
+    println!(
+        "  with a per-VM cache keyed by the exact sealed value (estimate of the hit path): {cached:.2} us per request"
+    );
+}
+
+/// What the signed-in path would cost with a per-VM cache of opened sessions keyed by the exact
+/// sealed cookie value: rebuild the request, parse cookies, join chunks, look the value up (std's
+/// SipHash over every byte, then a full comparison) and clone the prepared forward action.
+fn cache_hit_estimate(
+    config: &Config,
+    raw: &[(String, Vec<u8>)],
+    action: Action,
+    iterations: u32,
+) -> f64 {
+    let mut cache: std::collections::HashMap<String, Action> = std::collections::HashMap::new();
+    if let Some(sealed) = chunks::join(&config.cookie.name, &request(raw).cookies()) {
+        cache.insert(sealed, action);
+    }
+    let started = Instant::now();
+    for _ in 0..iterations {
+        let req = request(black_box(raw));
+        let hit = chunks::join(&config.cookie.name, &req.cookies()).and_then(|v| cache.get(&v));
+        let forwarded = match hit {
+            Some(Action::Forward { remove, set, .. }) => (remove.clone(), set.clone()),
+            _ => (Vec::new(), Vec::new()),
+        };
+        black_box(forwarded);
+    }
+    started.elapsed().as_secs_f64() * 1e6 / f64::from(iterations.max(1))
+}
+
+/// Sizes at each stage of opening the session: what the per-request work is proportional to.
+fn describe_session(config: &Config, raw: &[(String, Vec<u8>)], now: u64) {
+    let req = request(raw);
+    let cookies = req.cookies();
+    let Some(sealed) = chunks::join(&config.cookie.name, &cookies) else {
+        return;
+    };
+    let Ok(session) = Session::open(&config.cipher, &config.cookie.name, &sealed, now) else {
+        return;
+    };
+    let json = serde_json::to_vec(&session).map_or(0, |v| v.len());
+    // base64url of (24-byte nonce || deflated JSON || 16-byte tag).
+    let deflated = sealed.len() * 3 / 4 - 24 - 16;
+    eprintln!(
+        "session-loop: sealed {} chars in {} chunk(s) → deflated ~{deflated} bytes → JSON {json} bytes \
+         ({} groups, id_token {} bytes)",
+        sealed.len(),
+        chunks::present_names(&config.cookie.name, &cookies).len(),
+        session.groups.len(),
+        session.id_token.as_deref().map_or(0, str::len)
+    );
+}
+
+/// The adapter's conversion: header bytes → lossy UTF-8 strings.
+fn request(raw: &[(String, Vec<u8>)]) -> Request {
+    Request::new(
+        raw.iter()
+            .map(|(k, v)| (k.clone(), String::from_utf8_lossy(v).into_owned()))
+            .collect(),
+    )
+}
+
+/// Row 3's configuration with the bench's cookie secret; the provider fields are placeholders
+/// (the signed-in path never reaches the provider).
+fn plugin_config() -> serde_json::Value {
+    serde_json::json!({
+        "provider": "entra-id",
+        "oidc_issuer_url": "https://login.microsoftonline.com/11111111-1111-1111-1111-111111111111/v2.0",
+        "client_id": "22222222-2222-2222-2222-222222222222",
+        "client_secret": "unused",
+        "cookie_secret": base64::engine::general_purpose::STANDARD
+            .encode(entra_proxy_tests::stack::COOKIE_SECRET),
+        "cookie_secure": false,
+        "email_domains": ["*"],
+        "skip_provider_button": true,
+        "pass_authorization_header": true,
+        "clusters": {"login.microsoftonline.com": "entra"},
+    })
+}

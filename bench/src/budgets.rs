@@ -1,0 +1,248 @@
+//! The issue's budgets, judged. A miss is a finding to report, not a failure of the bench.
+
+use crate::results::Results;
+use crate::rows::Row;
+
+/// The wasm size budget.
+pub const WASM_MAX_BYTES: u64 = 1 << 20;
+/// Row 3 must reach this share of row 2.
+pub const BROWSER_SHARE_OF_FLOOR: f64 = 0.90;
+/// Row 4 must reach this share of row 2.
+pub const BEARER_SHARE_OF_FLOOR: f64 = 0.85;
+/// Allowed memory growth from the baseline to the end of the heap check.
+pub const MAX_HEAP_GROWTH: f64 = 0.05;
+/// Signed-in requests the issue's heap check asks for.
+pub const LEAK_REQUESTS_ASKED: u64 = 1_000_000;
+
+/// How a budget came out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    /// Met.
+    Pass,
+    /// Not met.
+    Miss,
+    /// Could not be judged (a row is not measurable yet).
+    NotApplicable,
+}
+
+impl Verdict {
+    /// `PASS`, `MISS`, `n/a`.
+    pub fn word(self) -> &'static str {
+        match self {
+            Verdict::Pass => "PASS",
+            Verdict::Miss => "MISS",
+            Verdict::NotApplicable => "n/a",
+        }
+    }
+
+    fn of(ok: bool) -> Verdict {
+        if ok {
+            Verdict::Pass
+        } else {
+            Verdict::Miss
+        }
+    }
+}
+
+/// One judged budget.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Budget {
+    /// The rule, as the issue states it.
+    pub rule: &'static str,
+    /// The outcome.
+    pub verdict: Verdict,
+    /// The numbers behind it.
+    pub detail: String,
+}
+
+/// Every budget of the issue, in its order.
+pub fn judge(r: &Results) -> Vec<Budget> {
+    let rps = |row| r.rps(row);
+    let mut out = Vec::new();
+
+    out.push(match (rps(Row::EntraBrowser), rps(Row::EmptyWasm)) {
+        (Some(b), Some(f)) => Budget {
+            rule: "row 3 ≥ 0.90 × row 2",
+            verdict: Verdict::of(b >= BROWSER_SHARE_OF_FLOOR * f),
+            detail: format!("row 3 / row 2 = {:.3}", b / f),
+        },
+        _ => not_measured("row 3 ≥ 0.90 × row 2", "row 2 or 3 not measured"),
+    });
+
+    out.push(
+        match (
+            rps(Row::EntraBearer),
+            rps(Row::EmptyWasm),
+            rps(Row::JwtAuthn),
+        ) {
+            (Some(b), Some(f), Some(j)) => Budget {
+                rule: "row 4 ≥ 0.85 × row 2 and ≥ row 6",
+                verdict: Verdict::of(b >= BEARER_SHARE_OF_FLOOR * f && b >= j),
+                detail: format!("row 4 / row 2 = {:.3}, row 4 / row 6 = {:.3}", b / f, b / j),
+            },
+            _ => not_measured(
+                "row 4 ≥ 0.85 × row 2 and ≥ row 6",
+                "row 4 not measured (skip_jwt_bearer_tokens not implemented yet)",
+            ),
+        },
+    );
+
+    out.push(match (rps(Row::EntraBrowser), rps(Row::OAuth2)) {
+        (Some(b), Some(o)) => Budget {
+            rule: "row 3 ≥ row 5",
+            verdict: Verdict::of(b >= o),
+            detail: format!("row 3 / row 5 = {:.3}", b / o),
+        },
+        _ => not_measured("row 3 ≥ row 5", "row 3 or 5 not measured"),
+    });
+
+    out.push(Budget {
+        rule: "release wasm ≤ 1 MiB",
+        verdict: Verdict::of(r.wasm_bytes <= WASM_MAX_BYTES),
+        detail: format!(
+            "{} bytes = {:.1}% of 1 MiB",
+            r.wasm_bytes,
+            r.wasm_bytes as f64 * 100.0 / WASM_MAX_BYTES as f64
+        ),
+    });
+
+    out.push(match &r.leak {
+        Ok(leak) => {
+            let growth = leak.end.growth_over(&leak.baseline);
+            let short = if leak.requests < LEAK_REQUESTS_ASKED {
+                format!(
+                    "; the issue asks for {LEAK_REQUESTS_ASKED}: BENCH_LEAK_REQUESTS={LEAK_REQUESTS_ASKED}"
+                )
+            } else {
+                String::new()
+            };
+            Budget {
+                rule: "no per-request heap growth (≤ 5%)",
+                verdict: Verdict::of(growth <= MAX_HEAP_GROWTH),
+                detail: format!(
+                    "{:+.2}% from {} to {} signed-in requests (worse of allocator and RSS){short}",
+                    growth * 100.0,
+                    leak.baseline_requests,
+                    leak.requests
+                ),
+            }
+        }
+        Err(e) => not_measured("no per-request heap growth (≤ 5%)", e),
+    });
+    out
+}
+
+fn not_measured(rule: &'static str, why: &str) -> Budget {
+    Budget {
+        rule,
+        verdict: Verdict::NotApplicable,
+        detail: why.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::machine::Machine;
+    use crate::memory::Memory;
+    use crate::results::{Leak, Measured, RowResult};
+    use crate::rows::Load;
+    use crate::wrk::WrkResult;
+    use std::time::Duration;
+
+    fn measured(row: Row, rps: f64) -> (Row, RowResult) {
+        let mut m = Measured::new(Load {
+            name: row.listener().into(),
+            label: row.label().into(),
+            row,
+            headers: vec![],
+        });
+        m.runs = vec![
+            WrkResult {
+                rps,
+                ..WrkResult::default()
+            };
+            3
+        ];
+        (row, RowResult::Measured(m))
+    }
+
+    fn results(browser: f64, oauth2: f64, wasm_bytes: u64, end_rss: u64) -> Results {
+        let mem = |rss| Memory {
+            allocated: 1000,
+            heap_size: 0,
+            rss,
+        };
+        Results {
+            machine: Machine::default(),
+            command: String::new(),
+            settings: String::new(),
+            rows: vec![
+                measured(Row::Bare, 1200.0),
+                measured(Row::EmptyWasm, 1000.0),
+                measured(Row::EntraBrowser, browser),
+                (Row::EntraBearer, RowResult::Skipped("n/a".into())),
+                measured(Row::OAuth2, oauth2),
+                measured(Row::JwtAuthn, 950.0),
+            ],
+            groups: vec![],
+            sign_ins: vec![],
+            overage: vec![],
+            oauth2_cookies: None,
+            bearer_bytes: 0,
+            wasm_bytes,
+            empty_wasm_bytes: 0,
+            memory_before: mem(100),
+            memory_after: mem(100),
+            leak: Ok(Leak {
+                baseline_requests: 10_000,
+                baseline: mem(100),
+                requests: 1_000_000,
+                end: mem(end_rss),
+            }),
+            vm: Err("skipped".into()),
+            cold_start: Err("skipped".into()),
+            wall: Duration::ZERO,
+        }
+    }
+
+    fn verdicts(r: &Results) -> Vec<Verdict> {
+        judge(r).iter().map(|b| b.verdict).collect()
+    }
+
+    #[test]
+    fn every_budget_is_judged_in_the_issues_order() {
+        use Verdict::*;
+        let cases = [
+            (
+                results(950.0, 900.0, 800_000, 104),
+                [Pass, NotApplicable, Pass, Pass, Pass],
+            ),
+            (
+                results(899.0, 900.0, 800_000, 104),
+                [Miss, NotApplicable, Miss, Pass, Pass],
+            ),
+            (
+                results(950.0, 900.0, 1_048_577, 106),
+                [Pass, NotApplicable, Pass, Miss, Miss],
+            ),
+        ];
+        for (r, want) in cases {
+            assert_eq!(verdicts(&r), want);
+        }
+    }
+
+    #[test]
+    fn a_short_heap_check_says_how_to_run_the_full_one() {
+        let mut r = results(950.0, 900.0, 1, 100);
+        if let Ok(leak) = &mut r.leak {
+            leak.requests = 200_000;
+        }
+        let heap = &judge(&r)[4];
+        assert!(
+            heap.detail.contains("BENCH_LEAK_REQUESTS=1000000"),
+            "{}",
+            heap.detail
+        );
+    }
+}
