@@ -107,6 +107,11 @@ pub fn answer_for(ctx: &Context, req: &Request, session: &Session) -> Outcome {
 fn check_query_rules(ctx: &Context, req: &Request, session: &Session) -> Result<(), &'static str> {
     identity::check_groups(ctx.config, &session.groups)
         .map_err(|_| "not in allowed_groups (config)")?;
+    // Behind ext_authz the path is `/oauth2/auth/<app path>` and the query is the app's own:
+    // its parameters are not rules (an app parameter named allowed_emails must not deny).
+    if req.path_only() != format!("{}/auth", ctx.config.proxy_prefix) {
+        return Ok(());
+    }
     let list = |name: &str| -> Option<Vec<String>> {
         req.query_param(name).map(|v| {
             v.split(',')
