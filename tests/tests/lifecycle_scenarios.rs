@@ -106,7 +106,10 @@ fn auth_endpoint_answers_like_nginx_auth_request_expects() {
         let reply = scenario.get_local(&format!("/oauth2/auth{query}"), &[("cookie", &cookie)]);
         assert_eq!(reply.status, status, "{query}");
     }
-    assert_eq!(scenario.counter("entra_proxy.auth_endpoint.allowed"), 4);
+    // Behind ext_authz the app's own path and query are appended: they are not rules.
+    let reply = scenario.get_local("/oauth2/auth/app/page?allowed_emails=nobody@x.example", &[("cookie", &cookie)]);
+    assert_eq!(reply.status, 202);
+    assert_eq!(scenario.counter("entra_proxy.auth_endpoint.allowed"), 5);
     assert_eq!(scenario.counter("entra_proxy.auth_endpoint.denied"), 4);
 
     // Envoy's ext_authz treats any 2xx other than 200 as a denial (oauth2-proxy #2832).
