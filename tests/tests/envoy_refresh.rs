@@ -114,3 +114,31 @@ fn sign_out_clears_every_chunk_of_a_large_session() {
     assert_eq!(client.get_url(&stack.url("/"), &[]).status, 302);
     assert_eq!(stack.upstream.count(), before);
 }
+
+#[test]
+fn a_refresh_token_entra_refuses_ends_the_session_with_a_fresh_sign_in() {
+    let emulator = EmulatorConfig {
+        auto_login: Some("alice".into()),
+        refresh_token_lifetime: Duration::from_secs(60),
+        ..EmulatorConfig::default()
+    };
+    let stack = Stack::start(
+        "e2e_refresh_invalid_grant",
+        emulator,
+        json!({"cookie_refresh": "1s", "scope": "openid email profile offline_access"}),
+        2,
+    );
+    let mut client = Client::new();
+    assert_eq!(stack.sign_in(&mut client, "/").last().unwrap().status, 200);
+    // The refresh token expires at Entra (its clock moves), and the session's refresh is due.
+    stack.entra.advance_clock(Duration::from_secs(120));
+    std::thread::sleep(Duration::from_millis(2100));
+    let before = stack.upstream.count();
+    let reply = client.get_url(&stack.url("/after-expiry"), &[]);
+    assert_eq!(reply.status, 302, "{}", reply.body);
+    assert!(reply.header("location").unwrap().contains("/oauth2/v2.0/authorize"));
+    assert!(reply.set_cookies().iter().any(|c| c.starts_with("_oauth2_proxy=; ")), "the dead session is cleared");
+    assert_eq!(stack.upstream.count(), before, "nothing reached the app");
+    assert_eq!(stack.counter("entra_proxy.session.refresh_rejected"), 1);
+    stack.envoy.wait_for_log("AADSTS700082", Duration::from_secs(10));
+}
