@@ -53,6 +53,8 @@ pub enum Metric {
     GraphGroupsResolved,
     /// A Microsoft Graph call failed.
     GraphFailure,
+    /// Microsoft Graph answered 429 and the request waits to ask again.
+    GraphThrottled,
     /// A request matched `skip_auth_routes` or was a CORS preflight, and passed without a session.
     SkippedRoute,
     /// `/oauth2/auth` answered 2xx.
@@ -73,7 +75,7 @@ pub enum Metric {
 
 impl Metric {
     /// Every metric, for definition at start-up.
-    pub const ALL: [Metric; 33] = [
+    pub const ALL: [Metric; 34] = [
         Metric::SessionValid,
         Metric::SessionInvalid,
         Metric::SessionExpired,
@@ -99,6 +101,7 @@ impl Metric {
         Metric::GroupDenied,
         Metric::GraphGroupsResolved,
         Metric::GraphFailure,
+        Metric::GraphThrottled,
         Metric::SkippedRoute,
         Metric::AuthAllowed,
         Metric::AuthDenied,
@@ -137,6 +140,7 @@ impl Metric {
             Metric::GroupDenied => "entra_proxy.authz.group_denied",
             Metric::GraphGroupsResolved => "entra_proxy.graph.groups_resolved",
             Metric::GraphFailure => "entra_proxy.graph.failure",
+            Metric::GraphThrottled => "entra_proxy.graph.throttled",
             Metric::SkippedRoute => "entra_proxy.route.skipped",
             Metric::AuthAllowed => "entra_proxy.auth_endpoint.allowed",
             Metric::AuthDenied => "entra_proxy.auth_endpoint.denied",

@@ -136,9 +136,20 @@ fn a_refresh_token_entra_refuses_ends_the_session_with_a_fresh_sign_in() {
     let before = stack.upstream.count();
     let reply = client.get_url(&stack.url("/after-expiry"), &[]);
     assert_eq!(reply.status, 302, "{}", reply.body);
-    assert!(reply.header("location").unwrap().contains("/oauth2/v2.0/authorize"));
-    assert!(reply.set_cookies().iter().any(|c| c.starts_with("_oauth2_proxy=; ")), "the dead session is cleared");
+    assert!(reply
+        .header("location")
+        .unwrap()
+        .contains("/oauth2/v2.0/authorize"));
+    assert!(
+        reply
+            .set_cookies()
+            .iter()
+            .any(|c| c.starts_with("_oauth2_proxy=; ")),
+        "the dead session is cleared"
+    );
     assert_eq!(stack.upstream.count(), before, "nothing reached the app");
     assert_eq!(stack.counter("entra_proxy.session.refresh_rejected"), 1);
-    stack.envoy.wait_for_log("AADSTS700082", Duration::from_secs(10));
+    stack
+        .envoy
+        .wait_for_log("AADSTS700082", Duration::from_secs(10));
 }

@@ -107,7 +107,10 @@ fn auth_endpoint_answers_like_nginx_auth_request_expects() {
         assert_eq!(reply.status, status, "{query}");
     }
     // Behind ext_authz the app's own path and query are appended: they are not rules.
-    let reply = scenario.get_local("/oauth2/auth/app/page?allowed_emails=nobody@x.example", &[("cookie", &cookie)]);
+    let reply = scenario.get_local(
+        "/oauth2/auth/app/page?allowed_emails=nobody@x.example",
+        &[("cookie", &cookie)],
+    );
     assert_eq!(reply.status, 202);
     assert_eq!(scenario.counter("entra_proxy.auth_endpoint.allowed"), 5);
     assert_eq!(scenario.counter("entra_proxy.auth_endpoint.denied"), 4);
@@ -308,9 +311,13 @@ fn graph_failures_fail_the_sign_in_closed_instead_of_zero_groups() {
         let scenario = Scenario::ready(graph_config(json!({})));
         let (stream, ()) = scenario.sign_in_until_token("/", overage, test_idp::token_response);
         let call = scenario.only_call();
-        scenario
-            .host
-            .respond(call.token, status, &[], body.as_bytes());
+        // A throttle longer than the filter waits out fails closed like any other error.
+        scenario.host.respond(
+            call.token,
+            status,
+            &[("retry-after", "120")],
+            body.as_bytes(),
+        );
         let reply = stream.local_response().unwrap();
         assert_eq!(reply.status, expected, "{status}");
         assert!(
@@ -545,4 +552,72 @@ fn sign_out_can_continue_to_the_providers_end_session_endpoint() {
     assert!(query_param(location, "id_token_hint")
         .unwrap()
         .starts_with("ey"));
+}
+
+#[test]
+fn graph_throttling_is_waited_out_for_the_retry_after_then_the_sign_in_completes() {
+    let scenario = Scenario::ready(graph_config(json!({})));
+    let (stream, ()) = scenario.sign_in_until_token("/", overage, test_idp::token_response);
+    let first = scenario.only_call();
+    let throttled = r#"{"error":{"code":"TooManyRequests","message":"slow down","innerError":{"request-id":"r-9"}}}"#;
+    scenario.host.respond(
+        first.token,
+        429,
+        &[("retry-after", "2")],
+        throttled.as_bytes(),
+    );
+    assert!(stream.local_response().is_none(), "the request waits");
+    assert!(
+        scenario.host.pending_calls().is_empty(),
+        "nothing is asked before Retry-After"
+    );
+    scenario.host.tick();
+    assert!(scenario.host.pending_calls().is_empty(), "still waiting");
+    scenario.host.advance(Duration::from_secs(2));
+    scenario.host.tick();
+    let again = scenario.only_call();
+    assert_eq!(again.path(), first.path(), "the same page is asked again");
+    assert_eq!(
+        again.headers.get("authorization"),
+        Some("Bearer access-token-for-alice")
+    );
+    scenario
+        .host
+        .respond(again.token, 200, &[], page(245..255, None).as_bytes());
+    let reply = stream
+        .local_response()
+        .expect("the waiting request got its answer");
+    assert_eq!(
+        reply.status,
+        302,
+        "{}",
+        String::from_utf8_lossy(&reply.body)
+    );
+    assert!(set_cookie_pair(&reply, "_oauth2_proxy").is_some());
+    assert_eq!(scenario.counter("entra_proxy.graph.throttled"), 1);
+
+    // Throttled again and again: after two waits the sign-in fails closed.
+    let scenario = Scenario::ready(graph_config(json!({})));
+    let (stream, ()) = scenario.sign_in_until_token("/", overage, test_idp::token_response);
+    for _ in 0..2 {
+        let call = scenario.only_call();
+        scenario.host.respond(
+            call.token,
+            429,
+            &[("retry-after", "1")],
+            throttled.as_bytes(),
+        );
+        scenario.host.advance(Duration::from_secs(1));
+        scenario.host.tick();
+    }
+    let call = scenario.only_call();
+    scenario.host.respond(
+        call.token,
+        429,
+        &[("retry-after", "1")],
+        throttled.as_bytes(),
+    );
+    let reply = stream.local_response().unwrap();
+    assert_eq!(reply.status, 503);
+    assert!(set_cookie_pair(&reply, "_oauth2_proxy").is_none());
 }

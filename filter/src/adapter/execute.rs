@@ -60,12 +60,13 @@ pub fn call_response(num_headers: usize, body_size: usize) -> crate::flow::CallR
     if num_headers == 0 {
         return crate::flow::CallResponse::default();
     }
-    let status = hostcalls::get_map_value(
+    let status = hostcalls::get_map_value_bytes(
         proxy_wasm::types::MapType::HttpCallResponseHeaders,
         ":status",
     )
     .ok()
     .flatten()
+    .and_then(|s| String::from_utf8(s).ok())
     .and_then(|s| s.parse::<u16>().ok())
     .unwrap_or(0);
     let body = hostcalls::get_buffer(
@@ -76,5 +77,17 @@ pub fn call_response(num_headers: usize, body_size: usize) -> crate::flow::CallR
     .ok()
     .flatten()
     .unwrap_or_default();
-    crate::flow::CallResponse { status, body }
+    let retry_after = hostcalls::get_map_value_bytes(
+        proxy_wasm::types::MapType::HttpCallResponseHeaders,
+        "retry-after",
+    )
+    .ok()
+    .flatten()
+    .and_then(|v| String::from_utf8(v).ok())
+    .and_then(|v| v.trim().parse::<u64>().ok());
+    crate::flow::CallResponse {
+        status,
+        body,
+        retry_after,
+    }
 }

@@ -1,37 +1,35 @@
 //! The HTTP context: one per request. Reads the headers, asks the core, does what it says.
+//!
+//! The per-request state lives in an [`Exchange`] behind `Rc<RefCell<…>>` so that the root
+//! context can finish a request that had to wait (Graph's `Retry-After`): a wasm module cannot
+//! sleep, so a waiting request is parked and the root's timer makes its next callout for it.
 
+use std::cell::RefCell;
 use std::rc::Rc;
 
 use proxy_wasm::hostcalls;
 use proxy_wasm::traits::{Context, HttpContext};
 use proxy_wasm::types::{Action as HostAction, MapType};
 
-use crate::flow::{self, Action, Outcome, Pending, Request};
+use crate::flow::{self, Action, OutboundCall, Outcome, Pending, Request};
 
 use super::entropy::HostEntropy;
 use super::execute::{call_response, dispatch, now, record};
-use super::shared::{HostStore, Shared};
+use super::shared::{HostStore, Parked, Shared};
 
-/// Per-request state: the request, and the callout it waits for.
-pub struct Http {
+/// What one request carries between callbacks.
+pub struct Exchange {
     shared: Rc<Shared>,
     request: Request,
-    waiting: Option<(u32, Pending)>,
+    /// The callout this request waits for, and what to do with its answer.
+    pub waiting: Option<(u32, Pending)>,
+    /// A callout to make later, at the given Unix second (set by `Action::Wait`).
+    parked: Option<(u64, OutboundCall, Pending)>,
     /// Headers to add to the upstream's response (refreshed cookies, injected headers).
     response_headers: Vec<(String, String)>,
 }
 
-impl Http {
-    /// A context for one request.
-    pub fn new(shared: Rc<Shared>) -> Self {
-        Http {
-            shared,
-            request: Request::default(),
-            waiting: None,
-            response_headers: Vec::new(),
-        }
-    }
-
+impl Exchange {
     fn context<'a>(
         &self,
         provider: Option<&'a flow::ProviderState>,
@@ -47,8 +45,8 @@ impl Http {
         }
     }
 
-    /// Carry out an outcome. Returns whether the request continues to the upstream now.
-    fn execute(&mut self, outcome: Outcome) -> HostAction {
+    /// Carry out an outcome for the request whose context is current (or effective).
+    pub fn execute(&mut self, outcome: Outcome) -> HostAction {
         record(&self.shared, &outcome);
         if let Some(state) = outcome.publish {
             self.shared.publish(state);
@@ -79,20 +77,92 @@ impl Http {
                 let _ = hostcalls::send_http_response(u32::from(response.status), headers, body);
                 HostAction::Pause
             }
-            Action::Call { call, pending } => match dispatch(&call) {
-                Ok(token) => {
-                    self.waiting = Some((token, *pending));
-                    HostAction::Pause
-                }
-                Err(status) => {
-                    // Fail closed: without the callout there is no decision, so no forward.
-                    let failure = flow::failure::Failure::TokenEndpointFailure(format!(
-                        "dispatch to cluster {:?} failed: {status:?}",
-                        call.cluster
-                    ));
-                    self.execute(failure.outcome(&self.request))
-                }
-            },
+            Action::Call { call, pending } => self.call(call, *pending),
+            Action::Wait {
+                until,
+                call,
+                pending,
+            } => {
+                self.parked = Some((until, call, *pending));
+                HostAction::Pause
+            }
+        }
+    }
+
+    /// Dispatch `call`, or fail closed: without the callout there is no decision.
+    pub fn call(&mut self, call: OutboundCall, pending: Pending) -> HostAction {
+        match dispatch(&call) {
+            Ok(token) => {
+                self.waiting = Some((token, pending));
+                HostAction::Pause
+            }
+            Err(status) => {
+                let failure = flow::failure::Failure::TokenEndpointFailure(format!(
+                    "dispatch to cluster {:?} failed: {status:?}",
+                    call.cluster
+                ));
+                let outcome = failure.outcome(&self.request);
+                self.execute(outcome)
+            }
+        }
+    }
+
+    /// A callout answered; None when it was not the one this request waits for.
+    pub fn on_call_response(
+        &mut self,
+        token: u32,
+        num_headers: usize,
+        body_size: usize,
+    ) -> Option<HostAction> {
+        let (expected, pending) = self.waiting.take()?;
+        if expected != token {
+            self.waiting = Some((expected, pending));
+            return None;
+        }
+        let response = call_response(num_headers, body_size);
+        let shared = self.shared.clone();
+        let provider = shared.provider(false);
+        let ctx = self.context(provider.as_deref(), &shared);
+        let outcome =
+            flow::on_call_response(&ctx, &self.request, pending, response, &mut HostEntropy);
+        Some(self.execute(outcome))
+    }
+
+    /// Hand a parked callout to the root context's timer.
+    pub fn park_if_waiting(me: &Rc<RefCell<Exchange>>, context_id: u32) {
+        let parked = me.borrow_mut().parked.take();
+        if let Some((due, call, pending)) = parked {
+            let shared = me.borrow().shared.clone();
+            shared.parked.borrow_mut().push(Parked {
+                context_id,
+                due,
+                call,
+                pending,
+                exchange: Rc::downgrade(me),
+            });
+        }
+    }
+}
+
+/// One request's context.
+pub struct Http {
+    id: u32,
+    exchange: Rc<RefCell<Exchange>>,
+}
+
+impl Http {
+    /// A context for one request.
+    pub fn new(id: u32, shared: Rc<Shared>) -> Self {
+        let exchange = Exchange {
+            shared,
+            request: Request::default(),
+            waiting: None,
+            parked: None,
+            response_headers: Vec::new(),
+        };
+        Http {
+            id,
+            exchange: Rc::new(RefCell::new(exchange)),
         }
     }
 }
@@ -105,20 +175,12 @@ impl Context for Http {
         body_size: usize,
         _trailers: usize,
     ) {
-        let Some((expected, pending)) = self.waiting.take() else {
-            return;
-        };
-        if expected != token {
-            self.waiting = Some((expected, pending));
-            return;
-        }
-        let response = call_response(num_headers, body_size);
-        let shared = self.shared.clone();
-        let provider = shared.provider(false);
-        let ctx = self.context(provider.as_deref(), &shared);
-        let outcome =
-            flow::on_call_response(&ctx, &self.request, pending, response, &mut HostEntropy);
-        if let HostAction::Continue = self.execute(outcome) {
+        let action = self
+            .exchange
+            .borrow_mut()
+            .on_call_response(token, num_headers, body_size);
+        Exchange::park_if_waiting(&self.exchange, self.id);
+        if let Some(HostAction::Continue) = action {
             let _ = hostcalls::resume_http_request();
         }
     }
@@ -126,6 +188,7 @@ impl Context for Http {
 
 impl HttpContext for Http {
     fn on_http_request_headers(&mut self, _num_headers: usize, _end_of_stream: bool) -> HostAction {
+        let mut exchange = self.exchange.borrow_mut();
         // Bytes, not strings: the SDK's string accessor panics (killing the VM) on a header
         // value that is not UTF-8, and any client can send one.
         let headers = match hostcalls::get_map_bytes(MapType::HttpRequestHeaders) {
@@ -134,16 +197,19 @@ impl HttpContext for Http {
                 .map(|(k, v)| (k, String::from_utf8_lossy(&v).into_owned()))
                 .collect(),
             Err(_) => {
-                let outcome = flow::bad_request(&self.request);
-                return self.execute(outcome);
+                let outcome = flow::bad_request(&exchange.request);
+                return exchange.execute(outcome);
             }
         };
-        self.request = Request::new(headers);
-        let shared = self.shared.clone();
+        exchange.request = Request::new(headers);
+        let shared = exchange.shared.clone();
         let provider = shared.provider(false);
-        let ctx = self.context(provider.as_deref(), &shared);
-        let outcome = flow::on_request(&ctx, &self.request, &mut HostEntropy);
-        self.execute(outcome)
+        let ctx = exchange.context(provider.as_deref(), &shared);
+        let outcome = flow::on_request(&ctx, &exchange.request, &mut HostEntropy);
+        let action = exchange.execute(outcome);
+        drop(exchange);
+        Exchange::park_if_waiting(&self.exchange, self.id);
+        action
     }
 
     fn on_http_response_headers(
@@ -151,7 +217,7 @@ impl HttpContext for Http {
         _num_headers: usize,
         _end_of_stream: bool,
     ) -> HostAction {
-        for (name, value) in std::mem::take(&mut self.response_headers) {
+        for (name, value) in std::mem::take(&mut self.exchange.borrow_mut().response_headers) {
             if name == "set-cookie" {
                 let _ = hostcalls::add_map_value(MapType::HttpResponseHeaders, &name, &value);
             } else {

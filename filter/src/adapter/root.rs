@@ -18,9 +18,10 @@ use crate::oidc::discovery::{check_issuer, parse_discovery, ProviderMetadata};
 use crate::oidc::jwks::parse_jwks;
 
 use super::execute::{call_response, dispatch, log, now};
-use super::http::Http;
-use super::shared::{define_metrics, key_prefix, HostStore, Shared};
+use super::http::{Exchange, Http};
+use super::shared::{define_metrics, key_prefix, HostStore, Parked, Shared};
 use crate::flow::{federated, lease};
+use proxy_wasm::types::Action as HostAction;
 
 /// Tick period: often enough that a fresh worker picks up published keys within a second.
 const TICK: Duration = Duration::from_secs(1);
@@ -59,6 +60,9 @@ impl Context for Root {
         let Some(shared) = self.shared.clone() else {
             return;
         };
+        if deliver_delegated(&shared, token, num_headers, body_size) {
+            return;
+        }
         let response = call_response(num_headers, body_size);
         let now = now();
         if let Some((expected, _)) = self.federated {
@@ -104,6 +108,8 @@ impl RootContext for Root {
             provider: Default::default(),
             prefix,
             bearer_cache: Default::default(),
+            parked: Default::default(),
+            delegated: Default::default(),
         }));
         self.slots_ready = false;
         // No callouts here: Envoy runs on_configure in a throw-away canary VM too. The first
@@ -121,6 +127,7 @@ impl RootContext for Root {
             lease::ensure_slots(&HostStore, &shared.prefix);
             self.slots_ready = true;
         }
+        wake_parked(&shared, now);
         self.refresh_federated_token(&shared, now);
         let current = shared.provider(true);
         if let Some(fetch) = &self.fetch {
@@ -161,9 +168,9 @@ impl RootContext for Root {
         }
     }
 
-    fn create_http_context(&self, _context_id: u32) -> Option<Box<dyn HttpContext>> {
+    fn create_http_context(&self, context_id: u32) -> Option<Box<dyn HttpContext>> {
         let shared = self.shared.clone()?;
-        Some(Box::new(Http::new(shared)))
+        Some(Box::new(Http::new(context_id, shared)))
     }
 
     fn get_type(&self) -> Option<ContextType> {
@@ -355,4 +362,63 @@ fn on_federated_token(shared: &Shared, response: crate::flow::CallResponse, now:
                 hostcalls::set_shared_data(&lease_key, Some(&lease_value(now + RETRY_SECS)), None);
         }
     }
+}
+
+/// Make the callouts of parked requests that are due, acting as each request's context.
+fn wake_parked(shared: &Shared, now: u64) {
+    let due: Vec<Parked> = {
+        let mut parked = shared.parked.borrow_mut();
+        let (due, later): (Vec<Parked>, Vec<Parked>) = parked.drain(..).partition(|p| p.due <= now);
+        *parked = later;
+        due
+    };
+    for parked in due {
+        let Some(exchange) = parked.exchange.upgrade() else {
+            continue;
+        };
+        let _ = hostcalls::set_effective_context(parked.context_id);
+        let action = exchange.borrow_mut().call(parked.call, parked.pending);
+        let token = exchange.borrow().waiting.as_ref().map(|(token, _)| *token);
+        if let Some(token) = token {
+            shared
+                .delegated
+                .borrow_mut()
+                .push((token, parked.context_id, parked.exchange.clone()));
+        }
+        if let HostAction::Continue = action {
+            let _ = hostcalls::resume_http_request();
+        }
+    }
+}
+
+/// Deliver the answer to a callout made for a parked request. The request's context is made
+/// effective first: the answer's headers and body belong to it, not to the root.
+fn deliver_delegated(shared: &Shared, token: u32, num_headers: usize, body_size: usize) -> bool {
+    let entry = {
+        let mut delegated = shared.delegated.borrow_mut();
+        let position = delegated.iter().position(|(t, _, _)| *t == token);
+        position.map(|i| delegated.swap_remove(i))
+    };
+    let Some((_, context_id, weak)) = entry else {
+        return false;
+    };
+    let Some(exchange) = weak.upgrade() else {
+        return true;
+    };
+    let _ = hostcalls::set_effective_context(context_id);
+    let action = exchange
+        .borrow_mut()
+        .on_call_response(token, num_headers, body_size);
+    Exchange::park_if_waiting(&exchange, context_id);
+    let token = exchange.borrow().waiting.as_ref().map(|(token, _)| *token);
+    if let Some(token) = token {
+        shared
+            .delegated
+            .borrow_mut()
+            .push((token, context_id, weak.clone()));
+    }
+    if let Some(HostAction::Continue) = action {
+        let _ = hostcalls::resume_http_request();
+    }
+    true
 }

@@ -26,6 +26,27 @@ pub struct Shared {
     pub prefix: String,
     /// Verified bearer tokens.
     pub bearer_cache: RefCell<crate::flow::bearer::TokenCache>,
+    /// Requests waiting for a later callout (Graph `Retry-After`), woken by the root's timer.
+    pub parked: RefCell<Vec<Parked>>,
+    /// Callouts the root made for a parked request: token → that request.
+    pub delegated: RefCell<Vec<Delegated>>,
+}
+
+/// A callout the root made for a parked request: (token, context id, the request).
+pub type Delegated = (u32, u32, std::rc::Weak<RefCell<super::http::Exchange>>);
+
+/// A request waiting to make its next callout.
+pub struct Parked {
+    /// Its context id (made effective while acting for it).
+    pub context_id: u32,
+    /// Unix second at which to make the call.
+    pub due: u64,
+    /// The call.
+    pub call: crate::flow::OutboundCall,
+    /// What its answer continues.
+    pub pending: crate::flow::Pending,
+    /// The request; gone when the client went away meanwhile.
+    pub exchange: std::rc::Weak<RefCell<super::http::Exchange>>,
 }
 
 /// Envoy's shared data for the core.

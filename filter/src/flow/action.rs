@@ -72,6 +72,16 @@ pub enum Action {
     },
     /// Answer locally.
     Respond(Response),
+    /// Pause; at Unix second `until`, make `call` and resume with its answer. A wasm module
+    /// cannot sleep, so the adapter parks the request and its timer makes the call.
+    Wait {
+        /// When to make the call.
+        until: u64,
+        /// The call.
+        call: OutboundCall,
+        /// What its answer continues.
+        pending: Box<Pending>,
+    },
     /// Pause, make this call, and resume with [`super::on_call_response`].
     Call {
         /// The request to make.
@@ -118,6 +128,8 @@ pub struct CallResponse {
     pub status: u16,
     /// Response body.
     pub body: Vec<u8>,
+    /// `Retry-After` in seconds, when the answer had one.
+    pub retry_after: Option<u64>,
 }
 
 /// What a paused request is waiting for.
@@ -148,6 +160,10 @@ pub enum Pending {
     GraphPages {
         /// What the groups are for.
         purpose: GroupsFor,
+        /// The page's URL (asked again after a 429).
+        url: String,
+        /// Throttled retries so far.
+        retries: u32,
         /// The session being built.
         session: Box<Session>,
         /// Bearer for Graph.
@@ -161,6 +177,8 @@ pub enum Pending {
     GraphCheck {
         /// What the groups are for.
         purpose: GroupsFor,
+        /// Throttled retries so far.
+        retries: u32,
         /// The session being built.
         session: Box<Session>,
         /// Bearer for Graph.

@@ -10,7 +10,7 @@ use crate::metrics::Metric;
 use crate::session::csrf::CsrfState;
 use crate::session::Session;
 
-use super::action::{CallResponse, GroupsFor, OutboundCall, Outcome, Pending};
+use super::action::{Action, CallResponse, GroupsFor, LogLevel, OutboundCall, Outcome, Pending};
 use super::failure::Failure;
 use super::identity;
 use super::{callback, refresh, Context, Entropy, Request};
@@ -98,6 +98,7 @@ fn start(
             call,
             Pending::GraphCheck {
                 purpose,
+                retries: 0,
                 session: Box::new(session),
                 access_token: access_token.to_string(),
             },
@@ -107,6 +108,8 @@ fn start(
         let call = graph_call(config, &url, access_token, None)?;
         let pending = Pending::GraphPages {
             purpose,
+            url,
+            retries: 0,
             session: Box::new(session),
             access_token: access_token.to_string(),
             pages: 1,
@@ -168,11 +171,30 @@ pub fn on_graph_response(
     match pending {
         Pending::GraphPages {
             purpose,
+            url,
+            retries,
             mut session,
             access_token,
             pages,
             mut found,
         } => {
+            if let Some(until) = throttled_until(ctx, &response, retries) {
+                return match graph_call(ctx.config, &url, &access_token, None) {
+                    Ok(call) => {
+                        let pending = Pending::GraphPages {
+                            purpose,
+                            url,
+                            retries: retries + 1,
+                            session,
+                            access_token,
+                            pages,
+                            found,
+                        };
+                        wait(until, call, pending, &response)
+                    }
+                    Err(failure) => give_up(ctx, req, purpose, failure, rng),
+                };
+            }
             let page = match parse_page(&response) {
                 Ok(page) => page,
                 Err(failure) => return give_up(ctx, req, purpose, failure, rng),
@@ -205,11 +227,42 @@ pub fn on_graph_response(
                     call,
                     Pending::GraphPages {
                         purpose,
+                        url: next,
+                        retries: 0,
                         session,
                         access_token,
                         pages: pages + 1,
                         found,
                     },
+                ),
+                Err(failure) => give_up(ctx, req, purpose, failure, rng),
+            }
+        }
+        Pending::GraphCheck {
+            purpose,
+            retries,
+            session,
+            access_token,
+        } if throttled_until(ctx, &response, retries).is_some() => {
+            let until = throttled_until(ctx, &response, retries).unwrap_or(ctx.now);
+            let graph = ctx.config.graph_url.as_deref().unwrap_or_default();
+            let body = serde_json::json!({ "groupIds": ctx.config.allowed_groups }).to_string();
+            match graph_call(
+                ctx.config,
+                &format!("{graph}/v1.0/me/checkMemberGroups"),
+                &access_token,
+                Some(body),
+            ) {
+                Ok(call) => wait(
+                    until,
+                    call,
+                    Pending::GraphCheck {
+                        purpose,
+                        retries: retries + 1,
+                        session,
+                        access_token,
+                    },
+                    &response,
                 ),
                 Err(failure) => give_up(ctx, req, purpose, failure, rng),
             }
@@ -227,6 +280,41 @@ pub fn on_graph_response(
         },
         _ => Failure::BadRequest("unexpected Graph state").outcome(req),
     }
+}
+
+/// Graph throttles with 429 and `Retry-After`. Waiting is worth it while the wait is short and
+/// this is one of the first retries; beyond that the sign-in fails closed (a user waiting a
+/// minute for a page is worse than a clear "try again").
+pub const MAX_THROTTLE_RETRIES: u32 = 2;
+/// Longest `Retry-After` honoured, in seconds.
+pub const MAX_THROTTLE_WAIT_SECS: u64 = 10;
+
+/// When to ask again, if this answer is a throttle worth waiting out.
+fn throttled_until(ctx: &Context, response: &CallResponse, retries: u32) -> Option<u64> {
+    if response.status != 429 || retries >= MAX_THROTTLE_RETRIES {
+        return None;
+    }
+    let after = response.retry_after.unwrap_or(1).max(1);
+    (after <= MAX_THROTTLE_WAIT_SECS).then(|| ctx.now.saturating_add(after))
+}
+
+fn wait(until: u64, call: OutboundCall, pending: Pending, response: &CallResponse) -> Outcome {
+    let log = format!(
+        "Microsoft Graph throttled (429); asking again in {}s",
+        response.retry_after.unwrap_or(1)
+    );
+    Outcome {
+        action: Action::Wait {
+            until,
+            call,
+            pending: Box::new(pending),
+        },
+        metric: Some(Metric::GraphThrottled),
+        also: None,
+        log: None,
+        publish: None,
+    }
+    .with_log(LogLevel::Info, log)
 }
 
 fn finish(
@@ -371,6 +459,7 @@ mod tests {
 
     fn response(status: u16, body: &str) -> CallResponse {
         CallResponse {
+            retry_after: None,
             status,
             body: body.as_bytes().to_vec(),
         }
