@@ -271,9 +271,72 @@ fn group_overage_is_resolved_from_graph_pages_with_the_access_token() {
         .get("x-forwarded-groups")
         .unwrap()
         .to_string();
-    // Above 250 groups the cookie keeps what authorization needs: the allowed group.
-    assert_eq!(groups, "g-250");
+    // All 260 groups reach the app, though the cookie holds only the allowed one (plus a
+    // handle to the list in the per-Envoy group cache, and the access token to refill it).
+    let expected: Vec<String> = (0..260).map(|i| format!("g-{i}")).collect();
+    assert_eq!(groups, expected.join(","));
+    assert!(
+        cookie.len() < 4096,
+        "one small cookie: {} bytes",
+        cookie.len()
+    );
+    let config =
+        entra_proxy_wasm::config::Config::from_json(graph_config(json!({})).to_string().as_bytes())
+            .unwrap();
+    let value = cookie.strip_prefix("_oauth2_proxy=").unwrap();
+    let session =
+        entra_proxy_wasm::session::Session::open(&config.cipher, "_oauth2_proxy", value, START)
+            .unwrap();
+    assert_eq!(session.groups, vec!["g-250"]);
+    assert!(session.groups_ref.is_some());
     assert_eq!(scenario.counter("entra_proxy.graph.groups_resolved"), 1);
+
+    // The cache loses the list (a restart, another replica): it is read again from Graph with
+    // the session's access token, and the request goes through with all groups.
+    let handle = session.groups_ref.unwrap();
+    let slot =
+        u64::from_str_radix(&handle[..8], 16).unwrap() % entra_proxy_wasm::flow::group_cache::SLOTS;
+    let key = format!(
+        "entra-proxy-wasm/entra/{}/groups/{slot}",
+        test_idp::issuer()
+    );
+    assert!(scenario.host.shared_data(&key).is_some());
+    scenario.host.set_shared_data(&key, b"someone-else\ng-x", 0);
+    let (stream, action) = scenario.request("GET", "/after-restart", &[("cookie", &cookie)]);
+    assert_eq!(action, Action::Pause);
+    let refill = scenario.only_call();
+    assert_eq!(
+        refill.headers.get("authorization"),
+        Some("Bearer access-token-for-alice")
+    );
+    scenario
+        .host
+        .respond(refill.token, 200, &[], page(0..300, None).as_bytes());
+    assert!(stream.request_resumed());
+    assert_eq!(
+        stream
+            .request_header_map()
+            .get("x-forwarded-groups")
+            .unwrap()
+            .split(',')
+            .count(),
+        300
+    );
+    let (again, action) = scenario.request("GET", "/again", &[("cookie", &cookie)]);
+    assert_eq!(
+        action,
+        Action::Continue,
+        "the refilled cache serves the next request"
+    );
+    assert_eq!(
+        again
+            .request_header_map()
+            .get("x-forwarded-groups")
+            .unwrap()
+            .split(',')
+            .count(),
+        300
+    );
 }
 
 #[test]

@@ -219,6 +219,8 @@ pub enum AfterAssertion {
 pub enum GroupsFor {
     /// A sign-in: the callback completes with them.
     SignIn(CsrfState),
+    /// A cache miss on a signed-in request: the list goes back into the cache, then forward.
+    Refill,
     /// A refresh: the refreshed session gets them; on failure the old one is served.
     Refresh {
         /// The session before the refresh.

@@ -17,7 +17,7 @@ use super::entropy::bytes;
 use super::failure::Failure;
 use super::provider::{self, ProviderRecord, ProviderState};
 use super::signin::{csrf_cookie_name, redirect_uri};
-use super::{federated, groups, identity, issue};
+use super::{federated, group_cache, groups, identity, issue};
 use super::{Context, Entropy, Request};
 
 /// Clock skew tolerated on `exp`, `nbf` and `iat`.
@@ -306,7 +306,7 @@ pub fn complete(
     if let Err(failure) = identity::check_groups(ctx.config, &session.groups) {
         return clearing_csrf(ctx, req, failure.outcome(req));
     }
-    let session = groups::trim_for_cookie(ctx.config, session);
+    let session = group_cache::for_cookie(ctx.config, ctx.store, ctx.store_prefix, session);
     let Ok(seal_nonce) = bytes(rng) else {
         return clearing_csrf(ctx, req, Failure::Entropy.outcome(req));
     };

@@ -5,17 +5,19 @@ use crate::session::Session;
 
 use super::action::{Action, LogLevel, Outcome, Response};
 use super::forward::{identity_headers, open_session};
-use super::{identity, inject, Context, Request};
+use super::{group_cache, identity, inject, Context, Request};
 
 /// `/oauth2/userinfo`: the session's identity as JSON, or 401.
 pub fn userinfo(ctx: &Context, req: &Request) -> Outcome {
-    let Ok(session) = open_session(ctx, req) else {
+    let Ok(mut session) = open_session(ctx, req) else {
         return json(
             401,
             serde_json::json!({"error": "unauthorized", "request_id": req.request_id()}),
             Metric::Userinfo,
         );
     };
+    // Best effort: on a group-cache miss the cookie's (authorization) groups are shown.
+    let _ = group_cache::expand(ctx.store, ctx.store_prefix, &mut session);
     let body = serde_json::json!({
         "user": session.user,
         "email": session.email,
@@ -44,7 +46,7 @@ fn json(status: u16, body: serde_json::Value, metric: Metric) -> Outcome {
 /// response headers when signed in (and the query's rules pass), 401 when not, 403 when a rule
 /// fails. The body is empty: the caller only reads status and headers.
 pub fn auth(ctx: &Context, req: &Request) -> Outcome {
-    let session = match open_session(ctx, req) {
+    let mut session = match open_session(ctx, req) {
         Ok(session) => session,
         Err(why) => {
             return empty(401, Vec::new(), Metric::AuthDenied).with_log(
@@ -53,6 +55,7 @@ pub fn auth(ctx: &Context, req: &Request) -> Outcome {
             )
         }
     };
+    let _ = group_cache::expand(ctx.store, ctx.store_prefix, &mut session);
     answer_for(ctx, req, &session)
 }
 

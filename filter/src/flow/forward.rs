@@ -9,7 +9,7 @@ use crate::session::crypto::CookieError;
 use crate::session::Session;
 
 use super::action::{Action, LogLevel, Outcome};
-use super::{identity, inject, refresh, Context, Request};
+use super::{group_cache, groups, identity, inject, refresh, Context, Request};
 
 /// Why a request has no usable session.
 #[derive(Debug)]
@@ -47,9 +47,15 @@ pub fn open_session(ctx: &Context, req: &Request) -> Result<Session, NoSession> 
 
 /// Open the session; on success, forward (or refresh first when due).
 pub fn with_session(ctx: &Context, req: &Request) -> Result<Outcome, NoSession> {
-    let session = open_session(ctx, req)?;
+    let mut session = open_session(ctx, req)?;
     if let Some(outcome) = refresh::maybe_refresh(ctx, &session)? {
         return Ok(outcome);
+    }
+    if group_cache::expand(ctx.store, ctx.store_prefix, &mut session).is_err() {
+        return match groups::refill(ctx, session) {
+            Ok(outcome) => Ok(outcome),
+            Err(_) => Err(NoSession::Expired),
+        };
     }
     Ok(forward_or_deny(ctx, req, &session, Vec::new()))
 }

@@ -12,6 +12,7 @@ use crate::session::Session;
 
 use super::action::{Action, CallResponse, GroupsFor, LogLevel, OutboundCall, Outcome, Pending};
 use super::failure::Failure;
+use super::forward::forward_or_deny;
 use super::identity;
 use super::{callback, refresh, Context, Entropy, Request};
 
@@ -20,9 +21,6 @@ use super::{callback, refresh, Context, Entropy, Request};
 pub const MAX_GRAPH_PAGES: u32 = 20;
 /// `checkMemberGroups` takes at most 20 ids per call.
 pub const CHECK_MEMBER_GROUPS_MAX: usize = 20;
-/// Above this many groups, a session keeps only the groups `allowed_groups` names (the cookie
-/// would otherwise grow past what browsers and proxies accept).
-pub const MAX_COOKIE_GROUPS: usize = 250;
 
 /// Start resolving overage groups for a sign-in, or skip it when nothing depends on groups.
 pub fn resolve(
@@ -38,6 +36,17 @@ pub fn resolve(
         return Ok(callback::complete(ctx, req, &csrf, session, rng));
     }
     start(ctx, GroupsFor::SignIn(csrf), session, access_token)
+}
+
+/// Read a cached group list again from Graph after a cache miss, then forward.
+pub fn refill(ctx: &Context, session: Session) -> Result<Outcome, Failure> {
+    let token = session.access_token.clone().unwrap_or_default();
+    if token.is_empty() {
+        return Err(Failure::GraphUnavailable(
+            "no access token to refill the group cache".into(),
+        ));
+    }
+    start(ctx, GroupsFor::Refill, session, &token)
 }
 
 /// Resolve overage groups again for a refreshed session. On failure, hands back what the
@@ -201,6 +210,11 @@ pub fn on_graph_response(
             };
             found.extend(page.groups);
             let Some(next) = page.next else {
+                // A list too long for the cookie is cached; a refill after a cache miss needs
+                // the access token, so the session keeps it.
+                if found.len() > super::group_cache::MAX_COOKIE_GROUPS {
+                    session.access_token = Some(access_token);
+                }
                 session.groups = found;
                 return finish(ctx, req, purpose, *session, rng);
             };
@@ -326,6 +340,20 @@ fn finish(
 ) -> Outcome {
     let outcome = match purpose {
         GroupsFor::SignIn(csrf) => callback::complete(ctx, req, &csrf, session, rng),
+        GroupsFor::Refill => {
+            if let Some(handle) = session.groups_ref.as_deref() {
+                super::group_cache::store_as(ctx.store, ctx.store_prefix, handle, &session.groups);
+            }
+            return forward_or_deny(ctx, req, &session, Vec::new()).with_log(
+                LogLevel::Info,
+                format!(
+                    "group cache refilled from Graph user={} groups={} request_id={}",
+                    session.user,
+                    session.groups.len(),
+                    req.request_id()
+                ),
+            );
+        }
         GroupsFor::Refresh { old, lease } => {
             refresh::complete(ctx, req, session, &old, &lease, rng)
         }
@@ -342,6 +370,21 @@ fn give_up(
 ) -> Outcome {
     match purpose {
         GroupsFor::SignIn(_) => callback::fail(ctx, req, failure),
+        GroupsFor::Refill => {
+            // The groups are gone and cannot be read again: the session cannot be served
+            // as it claims to be, so sign in again (never forward with the groups missing).
+            let why = failure.summary();
+            let mut outcome =
+                super::signin::unauthenticated(ctx, req, rng, super::forward::NoSession::Expired);
+            outcome.also = Some(Metric::GraphFailure);
+            outcome.with_log(
+                LogLevel::Warn,
+                format!(
+                    "group cache refill failed: {why} request_id={}",
+                    req.request_id()
+                ),
+            )
+        }
         GroupsFor::Refresh { old, lease } => {
             let why = format!("groups could not be refreshed: {}", failure.summary());
             let mut outcome = refresh::unavailable(ctx, req, &old, &lease, why, rng);
@@ -437,20 +480,6 @@ pub fn parse_page(response: &CallResponse) -> Result<Page, Failure> {
         .and_then(Value::as_str)
         .map(str::to_string);
     Ok(Page { groups, next })
-}
-
-/// What goes into the cookie: all groups when they fit; otherwise only the groups
-/// `allowed_groups` names, which is all authorization needs.
-pub fn trim_for_cookie(config: &Config, mut session: Session) -> Session {
-    if session.groups.len() > MAX_COOKIE_GROUPS && !config.allowed_groups.is_empty() {
-        session.groups.retain(|g| {
-            config
-                .allowed_groups
-                .iter()
-                .any(|a| a.eq_ignore_ascii_case(g))
-        });
-    }
-    session
 }
 
 #[cfg(test)]

@@ -42,6 +42,7 @@ pub fn session_from_claims(
             .flatten(),
         token_expires_at: claims.exp,
         tenant: claims.tid.clone(),
+        groups_ref: None,
         claims: extra,
     })
 }

@@ -22,6 +22,7 @@ pub mod entropy;
 pub mod failure;
 pub mod federated;
 pub mod forward;
+pub mod group_cache;
 pub mod groups;
 pub mod identity;
 pub mod inject;

@@ -13,7 +13,9 @@ use super::entropy::bytes;
 use super::failure::Failure;
 use super::forward::{forward_or_deny, NoSession};
 use super::lease::{self, Lease};
-use super::{federated, groups, identity, issue, provider, signin, Context, Entropy, Request};
+use super::{
+    federated, group_cache, groups, identity, issue, provider, signin, Context, Entropy, Request,
+};
 
 /// Clock skew tolerated on the refreshed ID token.
 const LEEWAY_SECS: u64 = 60;
@@ -247,7 +249,7 @@ pub fn complete(
 ) -> Outcome {
     let old_token = old.refresh_token.as_deref().unwrap_or_default();
     lease::finish(ctx.store, lease_key, old_token, ctx.now, true);
-    let session = groups::trim_for_cookie(ctx.config, session);
+    let session = group_cache::for_cookie(ctx.config, ctx.store, ctx.store_prefix, session);
     let Ok(nonce) = bytes(rng) else {
         return Failure::Entropy.outcome(req);
     };

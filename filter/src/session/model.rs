@@ -44,6 +44,10 @@ pub struct Session {
     /// Tenant id (`tid`), for logs and the tenant rule on refresh.
     #[serde(rename = "d", default, skip_serializing_if = "Option::is_none")]
     pub tenant: Option<String>,
+    /// Handle of the full group list in the per-Envoy group cache, when it is too long for the
+    /// cookie (then `groups` holds only what authorization needs).
+    #[serde(rename = "h", default, skip_serializing_if = "Option::is_none")]
+    pub groups_ref: Option<String>,
     /// Extra ID-token claims that injected headers need (only those configured).
     #[serde(
         rename = "k",
