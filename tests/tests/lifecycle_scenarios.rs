@@ -684,3 +684,39 @@ fn graph_throttling_is_waited_out_for_the_retry_after_then_the_sign_in_completes
     assert_eq!(reply.status, 503);
     assert!(set_cookie_pair(&reply, "_oauth2_proxy").is_none());
 }
+
+#[test]
+fn a_refresh_resolves_overage_groups_again_instead_of_dropping_them() {
+    // oauth2-proxy loses overage groups on refresh (its #3230). Here the refreshed token's
+    // overage is resolved from Graph again, and the refreshed session keeps the groups.
+    let mut config = graph_config(json!({}));
+    config["cookie_refresh"] = json!("1h");
+    config["scope"] = json!("openid email profile offline_access User.Read");
+    let scenario = Scenario::ready(config);
+    scenario.host.tick();
+    let (stream, ()) = scenario.sign_in_until_token("/", overage, |t| test_idp::token_response_with_refresh(t, "refresh-1"));
+    let call = scenario.only_call();
+    scenario.host.respond(call.token, 200, &[], page(240..260, None).as_bytes());
+    let reply = stream.local_response().unwrap();
+    assert_eq!(reply.status, 302);
+    let cookie = cookie_header_from(&reply);
+
+    scenario.host.advance(Duration::from_secs(3600));
+    let (stream, action) = scenario.request("GET", "/later", &[("cookie", &cookie)]);
+    assert_eq!(action, Action::Pause);
+    let refresh = scenario.only_call();
+    let mut claims = test_idp::alice_claims(scenario.now(), "unused");
+    claims.as_object_mut().unwrap().remove("nonce");
+    overage(&mut claims);
+    let token = test_idp::sign(test_idp::key(0), &claims);
+    scenario.host.respond(refresh.token, 200, &[], test_idp::token_response_with_refresh(&token, "refresh-2").as_bytes());
+    let graph = scenario.only_call();
+    assert_eq!(graph.path(), "/v1.0/me/transitiveMemberOf?$select=id&$top=999");
+    scenario.host.respond(graph.token, 200, &[], page(245..255, None).as_bytes());
+    assert!(stream.request_resumed());
+    let expected: Vec<String> = (245..255).map(|i| format!("g-{i}")).collect();
+    assert_eq!(stream.request_header_map().get("x-forwarded-groups"), Some(expected.join(",").as_str()));
+    stream.response_headers(&[(":status", "200")], false);
+    assert_eq!(stream.response_header_map().get_all("set-cookie").len(), 1, "the refreshed cookie");
+    assert_eq!(scenario.counter("entra_proxy.session.refreshed"), 1);
+}
