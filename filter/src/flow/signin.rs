@@ -61,7 +61,10 @@ pub fn unauthenticated(
             ),
         );
     }
-    let return_to = req.path().to_string();
+    // The request's own path becomes the post-sign-in Location: `//evil.com/x` (which Envoy
+    // passes through unless merge_slashes is on) would be an open redirect, so it gets the same
+    // check as an `rd` parameter.
+    let return_to = validate_redirect(req.path(), &[]).unwrap_or_else(|| "/".to_string());
     let outcome = if ctx.config.skip_provider_button {
         begin(ctx, req, rng, &return_to, clear)
     } else {
