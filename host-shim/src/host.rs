@@ -169,7 +169,14 @@ impl Host {
         if already {
             misuse("Host::start called twice; use Host::reset() for a new VM");
         }
-        register();
+        // The SDK installs its logger with a check-then-set that two test threads starting
+        // their first VM at the same moment can race (SetLoggerError, a panic): registration
+        // is serialized across the process.
+        {
+            static REGISTER: std::sync::Mutex<()> = std::sync::Mutex::new(());
+            let _guard = REGISTER.lock().unwrap_or_else(|p| p.into_inner());
+            register();
+        }
         guest::context_create(root, 0);
         guest::vm_start(root, vm_len) && guest::configure(root, plugin_len)
     }

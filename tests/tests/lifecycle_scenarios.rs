@@ -694,9 +694,13 @@ fn a_refresh_resolves_overage_groups_again_instead_of_dropping_them() {
     config["scope"] = json!("openid email profile offline_access User.Read");
     let scenario = Scenario::ready(config);
     scenario.host.tick();
-    let (stream, ()) = scenario.sign_in_until_token("/", overage, |t| test_idp::token_response_with_refresh(t, "refresh-1"));
+    let (stream, ()) = scenario.sign_in_until_token("/", overage, |t| {
+        test_idp::token_response_with_refresh(t, "refresh-1")
+    });
     let call = scenario.only_call();
-    scenario.host.respond(call.token, 200, &[], page(240..260, None).as_bytes());
+    scenario
+        .host
+        .respond(call.token, 200, &[], page(240..260, None).as_bytes());
     let reply = stream.local_response().unwrap();
     assert_eq!(reply.status, 302);
     let cookie = cookie_header_from(&reply);
@@ -709,14 +713,31 @@ fn a_refresh_resolves_overage_groups_again_instead_of_dropping_them() {
     claims.as_object_mut().unwrap().remove("nonce");
     overage(&mut claims);
     let token = test_idp::sign(test_idp::key(0), &claims);
-    scenario.host.respond(refresh.token, 200, &[], test_idp::token_response_with_refresh(&token, "refresh-2").as_bytes());
+    scenario.host.respond(
+        refresh.token,
+        200,
+        &[],
+        test_idp::token_response_with_refresh(&token, "refresh-2").as_bytes(),
+    );
     let graph = scenario.only_call();
-    assert_eq!(graph.path(), "/v1.0/me/transitiveMemberOf?$select=id&$top=999");
-    scenario.host.respond(graph.token, 200, &[], page(245..255, None).as_bytes());
+    assert_eq!(
+        graph.path(),
+        "/v1.0/me/transitiveMemberOf?$select=id&$top=999"
+    );
+    scenario
+        .host
+        .respond(graph.token, 200, &[], page(245..255, None).as_bytes());
     assert!(stream.request_resumed());
     let expected: Vec<String> = (245..255).map(|i| format!("g-{i}")).collect();
-    assert_eq!(stream.request_header_map().get("x-forwarded-groups"), Some(expected.join(",").as_str()));
+    assert_eq!(
+        stream.request_header_map().get("x-forwarded-groups"),
+        Some(expected.join(",").as_str())
+    );
     stream.response_headers(&[(":status", "200")], false);
-    assert_eq!(stream.response_header_map().get_all("set-cookie").len(), 1, "the refreshed cookie");
+    assert_eq!(
+        stream.response_header_map().get_all("set-cookie").len(),
+        1,
+        "the refreshed cookie"
+    );
     assert_eq!(scenario.counter("entra_proxy.session.refreshed"), 1);
 }

@@ -860,15 +860,28 @@ fn a_sign_in_started_from_a_scheme_relative_path_returns_home() {
     // Found by the flow_request fuzz target: `https://app.example.com//evil.com/x` must not
     // send the user to evil.com after signing in.
     let scenario = Scenario::ready(base_config());
-    let config = entra_proxy_wasm::config::Config::from_json(base_config().to_string().as_bytes()).unwrap();
+    let config =
+        entra_proxy_wasm::config::Config::from_json(base_config().to_string().as_bytes()).unwrap();
     for path in ["//", "//evil.com/x", "/\\evil.com", "/%2F%2Fevil.com"] {
         let redirect = scenario.get_local(path, &[]);
         let csrf = set_cookie_pair(&redirect, "_oauth2_proxy_csrf").unwrap();
-        let opened = entra_proxy_wasm::session::csrf::CsrfState::open(&config.cipher, "_oauth2_proxy", &csrf, START).unwrap();
+        let opened = entra_proxy_wasm::session::csrf::CsrfState::open(
+            &config.cipher,
+            "_oauth2_proxy",
+            &csrf,
+            START,
+        )
+        .unwrap();
         assert_eq!(opened.return_to, "/", "{path}");
     }
     let redirect = scenario.get_local("/ok/path?x=1", &[]);
     let csrf = set_cookie_pair(&redirect, "_oauth2_proxy_csrf").unwrap();
-    let opened = entra_proxy_wasm::session::csrf::CsrfState::open(&config.cipher, "_oauth2_proxy", &csrf, START).unwrap();
+    let opened = entra_proxy_wasm::session::csrf::CsrfState::open(
+        &config.cipher,
+        "_oauth2_proxy",
+        &csrf,
+        START,
+    )
+    .unwrap();
     assert_eq!(opened.return_to, "/ok/path?x=1");
 }

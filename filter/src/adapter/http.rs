@@ -121,7 +121,9 @@ impl Exchange {
         }
         let response = call_response(num_headers, body_size);
         let shared = self.shared.clone();
-        let provider = shared.provider(false);
+        // Re-read the shared record: another worker may have just fetched new keys (after a
+        // rotation), and the unknown-kid rate limit must be the same for every worker.
+        let provider = shared.provider(true);
         let ctx = self.context(provider.as_deref(), &shared);
         let outcome =
             flow::on_call_response(&ctx, &self.request, pending, response, &mut HostEntropy);

@@ -309,10 +309,15 @@ impl Root {
             }
         };
         let count = keys.len();
+        let kid_refetched_at = shared
+            .provider(false)
+            .map(|p| p.record.kid_refetched_at)
+            .unwrap_or(0);
         let record = ProviderRecord {
             metadata,
             jwks: String::from_utf8_lossy(&response.body).into_owned(),
             fetched_at: now,
+            kid_refetched_at,
         };
         shared.publish(ProviderState { record, keys });
         shared.count(Metric::JwksFetched);

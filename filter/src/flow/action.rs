@@ -184,6 +184,15 @@ pub enum Pending {
         /// Bearer for Graph.
         access_token: String,
     },
+    /// A fresh JWKS, because a refreshed ID token was signed with a key we did not know yet.
+    JwksForRefresh {
+        /// The session being refreshed.
+        session: Box<Session>,
+        /// The refresh lease held.
+        lease: String,
+        /// The tokens the refresh returned.
+        tokens: TokenResponse,
+    },
     /// The token endpoint's answer to a refresh.
     Refresh {
         /// The session being refreshed.

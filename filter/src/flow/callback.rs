@@ -234,6 +234,7 @@ pub fn on_jwks_response(
         metadata: provider.record.metadata.clone(),
         jwks: String::from_utf8_lossy(&response.body).into_owned(),
         fetched_at: ctx.now,
+        kid_refetched_at: ctx.now,
     };
     outcome.publish = Some(ProviderState { record, keys });
     outcome
@@ -312,7 +313,13 @@ pub fn complete(
     };
     let issued = issue::session_cookies(ctx, req, &session, seal_nonce);
     let mut headers = vec![
-        ("location".to_string(), csrf.return_to.clone()),
+        // Checked again here, not only when the attempt started: the Location header is the
+        // last line of defence against an open redirect.
+        (
+            "location".to_string(),
+            crate::redirect::validate_redirect(&csrf.return_to, &ctx.config.whitelist_domains)
+                .unwrap_or_else(|| "/".to_string()),
+        ),
         ("cache-control".to_string(), "no-store".to_string()),
     ];
     headers.extend(

@@ -137,6 +137,11 @@ pub fn on_call_response(
         pending @ (Pending::GraphPages { .. } | Pending::GraphCheck { .. }) => {
             groups::on_graph_response(ctx, req, pending, response, rng)
         }
+        Pending::JwksForRefresh {
+            session,
+            lease,
+            tokens,
+        } => refresh::on_jwks_response(ctx, req, (*session, lease, tokens), response, rng),
         Pending::Refresh {
             session,
             lease,

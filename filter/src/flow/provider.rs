@@ -32,6 +32,10 @@ pub struct ProviderRecord {
     pub jwks: String,
     /// Unix seconds of the last successful fetch.
     pub fetched_at: u64,
+    /// Unix seconds of the last fetch caused by an unknown `kid` (rate limit of those only:
+    /// the scheduled fetches must not delay picking up a genuinely new key).
+    #[serde(default)]
+    pub kid_refetched_at: u64,
 }
 
 /// Provider metadata with parsed keys, ready for the request path.
@@ -81,10 +85,12 @@ impl ProviderState {
 
     /// Whether a token with an unknown `kid` may trigger a refetch now.
     pub fn may_refetch_for_unknown_kid(&self, now: u64) -> bool {
-        now >= self
-            .record
-            .fetched_at
-            .saturating_add(UNKNOWN_KID_REFETCH_SECS)
+        self.record.kid_refetched_at == 0
+            || now
+                >= self
+                    .record
+                    .kid_refetched_at
+                    .saturating_add(UNKNOWN_KID_REFETCH_SECS)
     }
 }
 

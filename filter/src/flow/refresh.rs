@@ -4,7 +4,9 @@
 //! still-valid session is served for a grace period and the refresh is retried later.
 
 use crate::metrics::Metric;
-use crate::oidc::id_token::{validate_id_token, Expectations, IssuerRule};
+use crate::oidc::id_token::{validate_id_token, Expectations, IssuerRule, TokenError};
+use crate::oidc::jwks::{parse_jwks, KeySet};
+use crate::oidc::token_response::TokenResponse;
 use crate::oidc::token_response::{parse_token_response, refresh_token_form, TokenEndpointError};
 use crate::session::Session;
 
@@ -13,6 +15,7 @@ use super::entropy::bytes;
 use super::failure::Failure;
 use super::forward::{forward_or_deny, NoSession};
 use super::lease::{self, Lease};
+use super::provider::{ProviderRecord, ProviderState};
 use super::{
     federated, group_cache, groups, identity, issue, provider, signin, Context, Entropy, Request,
 };
@@ -164,6 +167,77 @@ pub fn on_response(
             rng,
         );
     };
+    let _ = id_token;
+    validated(
+        ctx,
+        req,
+        (old, lease_key, tokens),
+        &provider.keys,
+        provider.may_refetch_for_unknown_kid(ctx.now),
+        rng,
+    )
+}
+
+/// The fresh keys asked for by an unknown `kid` on a refreshed ID token arrived.
+pub fn on_jwks_response(
+    ctx: &Context,
+    req: &Request,
+    (old, lease_key, tokens): (Session, String, TokenResponse),
+    response: CallResponse,
+    rng: &mut dyn Entropy,
+) -> Outcome {
+    let keys = if response.status == 200 {
+        parse_jwks(&response.body).ok()
+    } else {
+        None
+    };
+    let (Some(keys), Some(provider)) = (keys, ctx.provider) else {
+        let mut outcome = unavailable(
+            ctx,
+            req,
+            &old,
+            &lease_key,
+            format!("JWKS refetch failed (status {})", response.status),
+            rng,
+        );
+        outcome.also = Some(Metric::JwksFailed);
+        return outcome;
+    };
+    let record = ProviderRecord {
+        metadata: provider.record.metadata.clone(),
+        jwks: String::from_utf8_lossy(&response.body).into_owned(),
+        fetched_at: ctx.now,
+        kid_refetched_at: ctx.now,
+    };
+    let mut outcome = validated(ctx, req, (old, lease_key, tokens), &keys, false, rng);
+    outcome.publish = Some(ProviderState { record, keys });
+    outcome
+}
+
+/// Validate the refreshed ID token with `keys` (refetching them once for an unknown `kid`
+/// when allowed), re-apply every rule, and finish the refresh.
+fn validated(
+    ctx: &Context,
+    req: &Request,
+    (old, lease_key, tokens): (Session, String, TokenResponse),
+    keys: &KeySet,
+    may_refetch: bool,
+    rng: &mut dyn Entropy,
+) -> Outcome {
+    let config = ctx.config;
+    let old_token = old.refresh_token.clone().unwrap_or_default();
+    let Some(provider) = ctx.provider else {
+        return unavailable(
+            ctx,
+            req,
+            &old,
+            &lease_key,
+            "provider metadata not loaded".into(),
+            rng,
+        );
+    };
+    let id_token = tokens.id_token.clone().unwrap_or_default();
+    let id_token = id_token.as_str();
     let issuer = match &config.issuer_rule {
         IssuerRule::Exact(_) => IssuerRule::Exact(provider.record.metadata.issuer.clone()),
         other => other.clone(),
@@ -175,8 +249,34 @@ pub fn on_response(
         now: ctx.now,
         leeway_secs: LEEWAY_SECS,
     };
-    let claims = match validate_id_token(id_token, &provider.keys, &expect) {
+    let claims = match validate_id_token(id_token, keys, &expect) {
         Ok(claims) => claims,
+        Err(TokenError::UnknownKid(_)) if may_refetch => {
+            // The signing key rotated since the keys were fetched: fetch them once, as the
+            // callback does, rather than signing the user out.
+            return match provider::get(config, &provider.record.metadata.jwks_uri) {
+                Ok(call) => Outcome::call(
+                    call,
+                    Pending::JwksForRefresh {
+                        session: Box::new(old),
+                        lease: lease_key,
+                        tokens,
+                    },
+                )
+                .with_log(
+                    LogLevel::Info,
+                    "refreshed ID token signed by an unknown key; refetching JWKS",
+                ),
+                Err(why) => unavailable(
+                    ctx,
+                    req,
+                    &old,
+                    &lease_key,
+                    format!("no cluster for the JWKS host {why:?}"),
+                    rng,
+                ),
+            };
+        }
         Err(e) => {
             lease::finish(ctx.store, &lease_key, &old_token, ctx.now, false);
             return rejected(
