@@ -163,20 +163,7 @@ pub fn on_fetched(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::cell::RefCell;
-    use std::collections::HashMap;
-
-    #[derive(Default)]
-    struct Memory(RefCell<HashMap<String, Vec<u8>>>);
-    impl SharedStore for Memory {
-        fn get(&self, key: &str) -> Option<(Vec<u8>, u32)> {
-            self.0.borrow().get(key).map(|v| (v.clone(), 1))
-        }
-        fn set(&self, key: &str, value: &[u8], _cas: Option<u32>) -> bool {
-            self.0.borrow_mut().insert(key.into(), value.to_vec());
-            true
-        }
-    }
+    use crate::flow::store::MemoryStore;
 
     fn jwt(exp: u64) -> String {
         let claims = URL_SAFE_NO_PAD.encode(format!(
@@ -187,7 +174,7 @@ mod tests {
 
     #[test]
     fn tokens_are_stored_with_their_expiry_and_refreshed_before_it() {
-        let store = Memory::default();
+        let store = MemoryStore::default();
         assert!(needs_refresh(&store, "p", 0));
         let token = jwt(10_000);
         assert_eq!(
@@ -206,7 +193,7 @@ mod tests {
 
     #[test]
     fn bad_token_bodies_are_refused() {
-        let store = Memory::default();
+        let store = MemoryStore::default();
         for (body, why) in [
             (String::new(), "empty"),
             ("not-a-jwt".to_string(), "not a JWT"),

@@ -104,31 +104,18 @@ pub fn expand(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::cell::RefCell;
-    use std::collections::HashMap;
-
-    #[derive(Default)]
-    struct Memory(RefCell<HashMap<String, Vec<u8>>>);
-    impl SharedStore for Memory {
-        fn get(&self, key: &str) -> Option<(Vec<u8>, u32)> {
-            self.0.borrow().get(key).map(|v| (v.clone(), 1))
-        }
-        fn set(&self, key: &str, value: &[u8], _cas: Option<u32>) -> bool {
-            self.0.borrow_mut().insert(key.into(), value.to_vec());
-            true
-        }
-    }
+    use crate::flow::store::MemoryStore;
 
     #[test]
     fn lists_round_trip_and_a_taken_slot_is_a_miss() {
-        let store = Memory::default();
+        let store = MemoryStore::default();
         let groups: Vec<String> = (0..1000).map(|i| format!("g-{i}")).collect();
         let h = handle(&groups);
         store_as(&store, "p", &h, &groups);
         assert_eq!(load(&store, "p", &h), Some(groups.clone()));
         // Another list lands in the same slot: ours is gone, and we notice.
         let key = slot_key("p", &h);
-        store.0.borrow_mut().insert(key, b"ffff\ng-x".to_vec());
+        store.0.borrow_mut().insert(key, (b"ffff\ng-x".to_vec(), 9));
         assert_eq!(load(&store, "p", &h), None);
     }
 }

@@ -98,30 +98,11 @@ pub fn finish(store: &dyn SharedStore, key: &str, refresh_token: &str, now: u64,
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::cell::RefCell;
-    use std::collections::HashMap;
-
-    #[derive(Default)]
-    struct Memory(RefCell<HashMap<String, (Vec<u8>, u32)>>);
-
-    impl SharedStore for Memory {
-        fn get(&self, key: &str) -> Option<(Vec<u8>, u32)> {
-            self.0.borrow().get(key).cloned()
-        }
-        fn set(&self, key: &str, value: &[u8], cas: Option<u32>) -> bool {
-            let mut map = self.0.borrow_mut();
-            let version = map.get(key).map(|(_, v)| *v);
-            if cas.is_some() && cas != version {
-                return false;
-            }
-            map.insert(key.to_string(), (value.to_vec(), version.unwrap_or(0) + 1));
-            true
-        }
-    }
+    use crate::flow::store::MemoryStore;
 
     #[test]
     fn one_refresh_at_a_time_then_done_then_free_again() {
-        let store = Memory::default();
+        let store = MemoryStore::default();
         let Lease::Acquired(key) = acquire(&store, "p", "rt-1", 100) else {
             panic!("first request refreshes")
         };
@@ -144,7 +125,7 @@ mod tests {
 
     #[test]
     fn a_stuck_refresh_expires_and_a_failure_backs_off() {
-        let store = Memory::default();
+        let store = MemoryStore::default();
         let Lease::Acquired(key) = acquire(&store, "p", "rt", 0) else {
             panic!()
         };
@@ -162,7 +143,7 @@ mod tests {
 
     #[test]
     fn slots_never_contain_the_token() {
-        let store = Memory::default();
+        let store = MemoryStore::default();
         acquire(&store, "p", "secret-refresh-token", 0);
         let values: Vec<String> = store
             .0
@@ -175,7 +156,7 @@ mod tests {
 
     #[test]
     fn a_racing_writer_loses_the_cas() {
-        struct Racy(Memory);
+        struct Racy(MemoryStore);
         impl SharedStore for Racy {
             fn get(&self, key: &str) -> Option<(Vec<u8>, u32)> {
                 let seen = self.0.get(key);
@@ -187,7 +168,7 @@ mod tests {
                 self.0.set(key, value, cas)
             }
         }
-        let store = Racy(Memory::default());
+        let store = Racy(MemoryStore::default());
         assert_eq!(acquire(&store, "p", "rt", 0), Lease::Elsewhere);
     }
 }

@@ -22,3 +22,25 @@ impl SharedStore for NoStore {
         false
     }
 }
+
+/// An in-memory store with Envoy's CAS semantics, for unit tests.
+#[cfg(test)]
+#[derive(Default)]
+pub struct MemoryStore(pub std::cell::RefCell<std::collections::HashMap<String, (Vec<u8>, u32)>>);
+
+#[cfg(test)]
+impl SharedStore for MemoryStore {
+    fn get(&self, key: &str) -> Option<(Vec<u8>, u32)> {
+        self.0.borrow().get(key).cloned()
+    }
+
+    fn set(&self, key: &str, value: &[u8], cas: Option<u32>) -> bool {
+        let mut map = self.0.borrow_mut();
+        let version = map.get(key).map(|(_, v)| *v);
+        if cas.is_some() && cas != version {
+            return false;
+        }
+        map.insert(key.to_string(), (value.to_vec(), version.unwrap_or(0) + 1));
+        true
+    }
+}
