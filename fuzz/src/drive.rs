@@ -20,6 +20,7 @@ pub fn drive(input: &FlowInput, each: &mut dyn FnMut(&Outcome)) {
     };
     // Fresh per input, so one input's verdict cannot leak into the next.
     let bearer_cache = RefCell::new(TokenCache::default());
+    let session_cache = std::cell::RefCell::new(entra_proxy_wasm::flow::session_cache::SessionCache::default());
     let ctx = Context {
         config: input.variant.config(),
         provider: (!input.no_provider).then_some(provider),
@@ -28,6 +29,7 @@ pub fn drive(input: &FlowInput, each: &mut dyn FnMut(&Outcome)) {
         store: &NoStore,
         store_prefix: "fuzz",
         bearer_cache: &bearer_cache,
+        session_cache: &session_cache,
     };
     let req = Request::new(input.headers.clone());
     let mut rng = Counter::new(input.entropy_fails);

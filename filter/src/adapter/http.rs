@@ -42,6 +42,7 @@ impl Exchange {
             store: &HostStore,
             store_prefix: &shared.prefix,
             bearer_cache: &shared.bearer_cache,
+            session_cache: &shared.session_cache,
         }
     }
 

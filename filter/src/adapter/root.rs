@@ -108,6 +108,7 @@ impl RootContext for Root {
             provider: Default::default(),
             prefix,
             bearer_cache: Default::default(),
+            session_cache: Default::default(),
             parked: Default::default(),
             delegated: Default::default(),
         }));

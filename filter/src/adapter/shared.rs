@@ -26,6 +26,8 @@ pub struct Shared {
     pub prefix: String,
     /// Verified bearer tokens.
     pub bearer_cache: RefCell<crate::flow::bearer::TokenCache>,
+    /// Opened session cookies.
+    pub session_cache: RefCell<crate::flow::session_cache::SessionCache>,
     /// Requests waiting for a later callout (Graph `Retry-After`), woken by the root's timer.
     pub parked: RefCell<Vec<Parked>>,
     /// Callouts the root made for a parked request: token → that request.

@@ -38,8 +38,16 @@ pub fn open_session(ctx: &Context, req: &Request) -> Result<Session, NoSession> 
     let config = ctx.config;
     let cookies = req.cookies();
     let value = chunks::join(&config.cookie.name, &cookies).ok_or(NoSession::Missing)?;
+    if let Some(session) = ctx.session_cache.borrow().get(&value, ctx.now) {
+        return Ok(Session::clone(&session));
+    }
     match Session::open(&config.cipher, &config.cookie.name, &value, ctx.now) {
-        Ok(session) => Ok(session),
+        Ok(session) => {
+            ctx.session_cache
+                .borrow_mut()
+                .insert(value, std::rc::Rc::new(session.clone()));
+            Ok(session)
+        }
         Err(CookieError::Expired) => Err(NoSession::Expired),
         Err(other) => Err(NoSession::Invalid(other)),
     }

@@ -32,6 +32,7 @@ pub mod pages;
 pub mod provider;
 pub mod refresh;
 pub mod request;
+pub mod session_cache;
 pub mod signin;
 pub mod signout;
 pub mod store;
@@ -62,6 +63,8 @@ pub struct Context<'a> {
     pub store_prefix: &'a str,
     /// Per-VM cache of verified bearer tokens.
     pub bearer_cache: &'a RefCell<bearer::TokenCache>,
+    /// Per-VM cache of opened session cookies.
+    pub session_cache: &'a RefCell<session_cache::SessionCache>,
 }
 
 /// Decide what to do with a request whose headers just arrived.
