@@ -59,7 +59,11 @@ fn group_rows(r: &Results) -> Vec<Vec<String>> {
         .map(|g| {
             let mut cells = vec![
                 thousands(g.groups as u64),
-                g.session_groups.map_or("-".into(), |n| n.to_string()),
+                match g.session_groups {
+                    Some((n, false)) => n.to_string(),
+                    Some((n, true)) => format!("{n} + list in shared data"),
+                    None => "-".into(),
+                },
                 g.cookies.to_string(),
                 thousands(g.cookie_bytes as u64),
             ];
@@ -94,7 +98,7 @@ const MAIN_HEAD: [&str; 8] = [
 ];
 const GROUP_HEAD: [&str; 9] = [
     "groups",
-    "in session",
+    "groups in cookie",
     "cookies",
     "Cookie bytes",
     "req/s",

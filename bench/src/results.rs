@@ -64,8 +64,9 @@ pub enum RowResult {
 pub struct GroupCost {
     /// Groups the user has in the directory.
     pub groups: usize,
-    /// Groups the filter put into the session (fewer past the overage limit).
-    pub session_groups: Option<usize>,
+    /// Groups in the session cookie, and whether the full list lives in Envoy's shared data
+    /// instead (the filter moves long lists out of the cookie).
+    pub session_groups: Option<(usize, bool)>,
     /// Session cookies (chunks) the browser sends.
     pub cookies: usize,
     /// Bytes of the `Cookie` header value.

@@ -43,8 +43,10 @@ pub fn run(settings: &Settings) -> Result<Results, String> {
     let logs = fresh_dir(&root.join("target/bench"))?;
     let envoy_bin = paths::envoy_bin();
     let machine = Machine::describe(&envoy_bin);
-    let entra_wasm = paths::wasm_path();
-    let empty_wasm = empty_wasm_path(&root)?;
+    // Private copies: other work may rebuild the shared wasm mid-run, and the probe Envoys at
+    // the end must load the same module as the main one.
+    let entra_wasm = snapshot(&paths::wasm_path(), &logs)?;
+    let empty_wasm = snapshot(&empty_wasm_path(&root)?, &logs)?;
 
     let entra = Emulator::start(crate::users::emulator_config());
     // Row 3: the ID token goes upstream (so the session carries it and is chunked); Graph is
@@ -349,7 +351,7 @@ fn group_cost(
         groups,
         session_groups: crate::session::open(browser, &cookie, crate::session::now())
             .ok()
-            .map(|s| s.groups.len()),
+            .map(|s| (s.groups.len(), s.groups_ref.is_some())),
         cookies: cookie.split(';').filter(|c| c.contains('=')).count(),
         cookie_bytes: cookie.len(),
         measured,
@@ -362,15 +364,21 @@ fn overage_line(sign_in: Option<&Result<SignIn, String>>, browser: &Value) -> St
         Some(Ok(s)) => {
             let cookie = cookie_header(&s.jar, is_session_cookie);
             let groups = crate::session::open(browser, &cookie, crate::session::now())
-                .map(|s| s.groups.len().to_string())
-                .unwrap_or_else(|e| format!("? ({e})"));
+                .map(|s| match s.groups_ref {
+                    Some(_) => format!(
+                        "{} groups in the cookie, the full list in shared data",
+                        s.groups.len()
+                    ),
+                    None => format!("{} groups in the cookie", s.groups.len()),
+                })
+                .unwrap_or_else(|e| format!("session does not open: {e}"));
             let graph = if s.callouts.graph == 0 {
                 " — no Graph call: n/a until Graph support lands"
             } else {
                 ""
             };
             format!(
-                "{:.1} ms wall, {:.1} ms in Envoy; callouts: {}; {groups} groups in the session{graph}",
+                "{:.1} ms wall, {:.1} ms in Envoy; callouts: {}; {groups}{graph}",
                 s.wall.as_secs_f64() * 1e3,
                 s.proxy.as_secs_f64() * 1e3,
                 s.callouts.describe()
@@ -418,6 +426,16 @@ fn empty_wasm_path(root: &Path) -> Result<PathBuf, String> {
             path.display()
         ))
     }
+}
+
+/// Copies `file` into `dir`; returns the copy.
+fn snapshot(file: &Path, dir: &Path) -> Result<PathBuf, String> {
+    let name = file
+        .file_name()
+        .ok_or_else(|| format!("{} has no file name", file.display()))?;
+    let copy = dir.join(name);
+    std::fs::copy(file, &copy).map_err(|e| format!("cannot copy {}: {e}", file.display()))?;
+    Ok(copy)
 }
 
 fn file_size(path: &Path) -> Result<u64, String> {

@@ -197,7 +197,7 @@ impl HttpContext for Http {
         let headers = match hostcalls::get_map_bytes(MapType::HttpRequestHeaders) {
             Ok(pairs) => pairs
                 .into_iter()
-                .map(|(k, v)| (k, String::from_utf8_lossy(&v).into_owned()))
+                .map(|(k, v)| (k, text(v)))
                 .collect(),
             Err(_) => {
                 let outcome = flow::bad_request(&exchange.request);
@@ -229,4 +229,10 @@ impl HttpContext for Http {
         }
         HostAction::Continue
     }
+}
+
+/// A header value as text without copying it when it is valid UTF-8 (almost always); other
+/// bytes become U+FFFD, so no value can make the filter fail.
+fn text(bytes: Vec<u8>) -> String {
+    String::from_utf8(bytes).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
 }
