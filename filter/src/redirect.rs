@@ -74,6 +74,9 @@ fn host_allowed(entry: &str, host: &str, port: Option<u16>) -> bool {
 #[cfg(test)]
 mod tests {
     use super::validate_redirect;
+    // `make test-v8` runs these in V8 (wasm32-unknown-unknown) through wasm-bindgen-test.
+    #[cfg(all(target_arch = "wasm32", target_os = "unknown"))]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
 
     #[test]
     fn redirect_targets() {

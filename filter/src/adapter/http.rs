@@ -195,10 +195,7 @@ impl HttpContext for Http {
         // Bytes, not strings: the SDK's string accessor panics (killing the VM) on a header
         // value that is not UTF-8, and any client can send one.
         let headers = match hostcalls::get_map_bytes(MapType::HttpRequestHeaders) {
-            Ok(pairs) => pairs
-                .into_iter()
-                .map(|(k, v)| (k, text(v)))
-                .collect(),
+            Ok(pairs) => pairs.into_iter().map(|(k, v)| (k, text(v))).collect(),
             Err(_) => {
                 let outcome = flow::bad_request(&exchange.request);
                 return exchange.execute(outcome);

@@ -37,6 +37,9 @@ pub fn parse_millis(text: &str) -> Option<u64> {
 #[cfg(test)]
 mod tests {
     use super::parse_millis;
+    // `make test-v8` runs these in V8 (wasm32-unknown-unknown) through wasm-bindgen-test.
+    #[cfg(all(target_arch = "wasm32", target_os = "unknown"))]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
 
     #[test]
     fn parses_go_durations() {

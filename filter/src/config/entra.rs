@@ -24,6 +24,9 @@ pub fn is_tenant_guid(tenant: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    // `make test-v8` runs these in V8 (wasm32-unknown-unknown) through wasm-bindgen-test.
+    #[cfg(all(target_arch = "wasm32", target_os = "unknown"))]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
 
     #[test]
     fn clouds_map_to_their_graph_hosts() {

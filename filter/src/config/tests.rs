@@ -1,5 +1,8 @@
 use super::*;
+// `make test-v8` runs these in V8 (wasm32-unknown-unknown) through wasm-bindgen-test.
 use serde_json::json;
+#[cfg(all(target_arch = "wasm32", target_os = "unknown"))]
+use wasm_bindgen_test::wasm_bindgen_test as test;
 
 fn minimal() -> serde_json::Value {
     json!({

@@ -355,6 +355,9 @@ fn reply(req: &Request, status: u16, error: &str, description: &str, metric: Met
 #[cfg(test)]
 mod tests {
     use super::*;
+    // `make test-v8` runs these in V8 (wasm32-unknown-unknown) through wasm-bindgen-test.
+    #[cfg(all(target_arch = "wasm32", target_os = "unknown"))]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
 
     #[test]
     fn only_the_first_authorization_header_with_a_bearer_scheme_counts() {

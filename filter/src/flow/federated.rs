@@ -163,7 +163,10 @@ pub fn on_fetched(
 #[cfg(test)]
 mod tests {
     use super::*;
+    // `make test-v8` runs these in V8 (wasm32-unknown-unknown) through wasm-bindgen-test.
     use crate::flow::store::MemoryStore;
+    #[cfg(all(target_arch = "wasm32", target_os = "unknown"))]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
 
     fn jwt(exp: u64) -> String {
         let claims = URL_SAFE_NO_PAD.encode(format!(

@@ -104,7 +104,10 @@ pub fn expand(
 #[cfg(test)]
 mod tests {
     use super::*;
+    // `make test-v8` runs these in V8 (wasm32-unknown-unknown) through wasm-bindgen-test.
     use crate::flow::store::MemoryStore;
+    #[cfg(all(target_arch = "wasm32", target_os = "unknown"))]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
 
     #[test]
     fn lists_round_trip_and_a_taken_slot_is_a_miss() {

@@ -485,6 +485,9 @@ pub fn parse_page(response: &CallResponse) -> Result<Page, Failure> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    // `make test-v8` runs these in V8 (wasm32-unknown-unknown) through wasm-bindgen-test.
+    #[cfg(all(target_arch = "wasm32", target_os = "unknown"))]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
 
     fn response(status: u16, body: &str) -> CallResponse {
         CallResponse {

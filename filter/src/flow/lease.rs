@@ -98,7 +98,10 @@ pub fn finish(store: &dyn SharedStore, key: &str, refresh_token: &str, now: u64,
 #[cfg(test)]
 mod tests {
     use super::*;
+    // `make test-v8` runs these in V8 (wasm32-unknown-unknown) through wasm-bindgen-test.
     use crate::flow::store::MemoryStore;
+    #[cfg(all(target_arch = "wasm32", target_os = "unknown"))]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
 
     #[test]
     fn one_refresh_at_a_time_then_done_then_free_again() {

@@ -152,6 +152,9 @@ pub fn post_form(config: &Config, url: &str, form: String) -> Result<OutboundCal
 #[cfg(test)]
 mod tests {
     use super::*;
+    // `make test-v8` runs these in V8 (wasm32-unknown-unknown) through wasm-bindgen-test.
+    #[cfg(all(target_arch = "wasm32", target_os = "unknown"))]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
 
     #[test]
     fn lease_is_free_when_expired_missing_or_corrupt() {

@@ -61,6 +61,9 @@ impl SessionCache {
 #[cfg(test)]
 mod tests {
     use super::*;
+    // In V8 (wasm32-unknown-unknown) the same tests run through wasm-bindgen-test.
+    #[cfg(all(target_arch = "wasm32", target_os = "unknown"))]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
 
     fn session(expires_at: u64) -> Rc<Session> {
         Rc::new(Session {

@@ -177,6 +177,9 @@ pub(crate) fn loggable(value: &str, max: usize) -> String {
 #[allow(clippy::unwrap_used)] // Tests may unwrap (style.md); the library may not.
 mod tests {
     use super::*;
+    // `make test-v8` runs these in V8 (wasm32-unknown-unknown) through wasm-bindgen-test.
+    #[cfg(all(target_arch = "wasm32", target_os = "unknown"))]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
 
     #[test]
     fn loggable_strips_control_characters_and_truncates() {

@@ -131,8 +131,11 @@ impl KeySet {
 #[allow(clippy::unwrap_used)] // Tests may unwrap (style.md); the library may not.
 mod tests {
     use super::*;
+    // `make test-v8` runs these in V8 (wasm32-unknown-unknown) through wasm-bindgen-test.
     use crate::oidc::test_support::{jwk_json, test_keys};
     use rsa::traits::PublicKeyParts;
+    #[cfg(all(target_arch = "wasm32", target_os = "unknown"))]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
 
     fn jwks(entries: &[String]) -> Vec<u8> {
         format!(r#"{{"keys":[{}]}}"#, entries.join(",")).into_bytes()

@@ -157,10 +157,13 @@ fn kid_of(token: &UntrustedToken<'_, OtherHeaderFields>) -> Result<Option<String
 #[allow(clippy::unwrap_used)] // Tests may unwrap (style.md); the library may not.
 mod tests {
     use super::*;
+    // `make test-v8` runs these in V8 (wasm32-unknown-unknown) through wasm-bindgen-test.
     use crate::oidc::test_support::{b64, hs256, key_set, sign_rs256, test_keys};
     use rsa::pkcs1::EncodeRsaPublicKey as _;
     use rsa::RsaPrivateKey;
     use serde_json::json;
+    #[cfg(all(target_arch = "wasm32", target_os = "unknown"))]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
 
     fn claims() -> Value {
         json!({"sub": "s", "iss": "https://idp.example"})

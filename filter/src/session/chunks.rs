@@ -106,6 +106,9 @@ fn chunk_index(name: &str, cookie_name: &str) -> Option<usize> {
 #[allow(clippy::unwrap_used)] // Tests may unwrap (style.md); the library may not.
 mod tests {
     use super::*;
+    // `make test-v8` runs these in V8 (wasm32-unknown-unknown) through wasm-bindgen-test.
+    #[cfg(all(target_arch = "wasm32", target_os = "unknown"))]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
 
     /// Cookies as written in a table row: `(name, value)` pairs.
     type Jar<'a> = &'a [(&'a str, &'a str)];

@@ -67,6 +67,9 @@ pub fn random_token(bytes: &[u8; 32]) -> String {
 #[allow(clippy::unwrap_used)] // Tests may unwrap (style.md); the library may not.
 mod tests {
     use super::*;
+    // `make test-v8` runs these in V8 (wasm32-unknown-unknown) through wasm-bindgen-test.
+    #[cfg(all(target_arch = "wasm32", target_os = "unknown"))]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
 
     fn cipher() -> CookieCipher {
         CookieCipher::new(&[vec![3; 32]])

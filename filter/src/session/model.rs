@@ -88,9 +88,12 @@ impl Session {
 #[allow(clippy::unwrap_used)] // Tests may unwrap (style.md); the library may not.
 mod tests {
     use super::*;
+    // `make test-v8` runs these in V8 (wasm32-unknown-unknown) through wasm-bindgen-test.
     use crate::session::chunks::{join, split, MAX_CHUNK_VALUE};
     use crate::session::crypto::b64url;
     use sha2::{Digest, Sha256};
+    #[cfg(all(target_arch = "wasm32", target_os = "unknown"))]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
 
     const NAME: &str = "_oauth2_proxy";
     const NONCE: [u8; NONCE_LEN] = [5; NONCE_LEN];

@@ -20,6 +20,9 @@ pub fn challenge_s256(verifier: &str) -> String {
 #[allow(clippy::unwrap_used)] // Tests may unwrap (style.md); the library may not.
 mod tests {
     use super::*;
+    // `make test-v8` runs these in V8 (wasm32-unknown-unknown) through wasm-bindgen-test.
+    #[cfg(all(target_arch = "wasm32", target_os = "unknown"))]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
 
     /// RFC 7636 appendix B.
     const RFC_BYTES: [u8; 32] = [

@@ -103,8 +103,11 @@ impl TokenCache {
 #[cfg(test)]
 mod tests {
     use super::*;
+    // `make test-v8` runs these in V8 (wasm32-unknown-unknown) through wasm-bindgen-test.
     use crate::flow::bearer::Denial;
     use crate::session::Session;
+    #[cfg(all(target_arch = "wasm32", target_os = "unknown"))]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
 
     fn allowed(user: &str) -> Verdict {
         Verdict::Allowed(Box::new(Session {

@@ -1,9 +1,12 @@
 //! ID-token and bearer-token validation with real RS256 signatures.
 
 use super::*;
+// `make test-v8` runs these in V8 (wasm32-unknown-unknown) through wasm-bindgen-test.
 use crate::oidc::test_support::{b64, hs256, key_set, sign_rs256, test_keys};
 use rsa::pkcs1::EncodeRsaPublicKey as _;
 use serde_json::json;
+#[cfg(all(target_arch = "wasm32", target_os = "unknown"))]
+use wasm_bindgen_test::wasm_bindgen_test as test;
 
 const NOW: u64 = 1_700_000_000;
 const LEEWAY: u64 = 60;

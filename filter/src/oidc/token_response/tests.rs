@@ -1,6 +1,9 @@
 //! Token-endpoint answers and request bodies.
 
 use super::*;
+// `make test-v8` runs these in V8 (wasm32-unknown-unknown) through wasm-bindgen-test.
+#[cfg(all(target_arch = "wasm32", target_os = "unknown"))]
+use wasm_bindgen_test::wasm_bindgen_test as test;
 
 /// Entra's answer to an expired code, as sent (description carries CRLF and ids).
 const AADSTS70008: &str = r#"{"error":"invalid_grant","error_description":"AADSTS70008: The provided authorization code or refresh token has expired due to inactivity. Send a new interactive authorization request for this user and resource.\r\nTrace ID: 0d3b1a2c-1f6e-4b7a-9c1d-2e3f4a5b6c00\r\nCorrelation ID: 7c2e9a1b-3d4f-4e5a-8b6c-1d2e3f4a5b6c\r\nTimestamp: 2024-05-01 10:11:12Z","error_codes":[70008],"timestamp":"2024-05-01 10:11:12Z","trace_id":"0d3b1a2c-1f6e-4b7a-9c1d-2e3f4a5b6c00","correlation_id":"7c2e9a1b-3d4f-4e5a-8b6c-1d2e3f4a5b6c","error_uri":"https://login.microsoftonline.com/error?code=70008"}"#;
