@@ -3,8 +3,9 @@
 use super::*;
 
 /// Envoy with 4 workers; 200 client threads over 8 sessions send 2,000 requests while four
-/// more threads sign in, two send forged cookies with spoofed identity headers, and the signing
-/// key rotates halfway. Every signed-in request gets 200, and every request the upstream sees
+/// more threads sign in, two send forged cookies with spoofed identity headers, the signing key
+/// rotates halfway, and every session's refresh falls due (`cookie_refresh: 1s`), so refreshes
+/// (one per session, under the lease) happen in the middle of the load. Every signed-in request gets 200, and every request the upstream sees
 /// carries exactly one `X-Forwarded-User`: the signed-in user's.
 #[test]
 fn two_hundred_signed_in_clients_on_four_workers_while_the_key_rotates() {
@@ -16,12 +17,16 @@ fn two_hundred_signed_in_clients_on_four_workers_while_the_key_rotates() {
         "hardening_load",
         Options {
             workers: 4,
+            overrides: json!({"cookie_refresh": "1s", "scope": "openid email profile offline_access"}),
             ..Options::default()
         },
     ));
     let sessions: Vec<Client> = (0..8)
         .map(|i| signed_in(&stack, &format!("/warm/{i}")))
         .collect();
+    // Let the sessions' refresh fall due: only the clock can make that happen.
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    let tokens_before = stack.entra.counts().token;
     stack.upstream.clear();
     let done = Arc::new(AtomicUsize::new(0));
     let start = Arc::new(Barrier::new(CLIENTS + SIGN_INS + SPOOFERS + 1));
@@ -154,6 +159,12 @@ fn two_hundred_signed_in_clients_on_four_workers_while_the_key_rotates() {
         (CLIENTS * PER_CLIENT + signed_in_fresh + 8) as u64,
         "every signed-in request was decided by its session"
     );
+    // Every session refreshed during the load (some twice: a refreshed cookie is due again a
+    // second later), none was refused, and no session was signed out by the key rotation.
+    let refreshed = stack.counter("entra_proxy.session.refreshed");
+    assert!(refreshed >= 8, "{refreshed} refreshes");
+    assert_eq!(stack.counter("entra_proxy.session.refresh_rejected"), 0);
+    assert!(stack.entra.counts().token - tokens_before >= refreshed);
     eprintln!(
         "load: {} requests in {took:?}; {signed_in_fresh}/{} sign-ins during the run succeeded",
         statuses.len(),
