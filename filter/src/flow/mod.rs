@@ -158,8 +158,3 @@ pub fn on_call_response(
 pub fn bad_request(req: &Request) -> Outcome {
     Failure::BadRequest("request headers could not be read").outcome(req)
 }
-
-#[doc(hidden)]
-pub fn metric_for_tests(outcome: &Outcome) -> Option<Metric> {
-    outcome.metric
-}
