@@ -182,6 +182,29 @@ impl Scenario {
         stream.local_response().expect("callback reply")
     }
 
+    /// Start a sign-in at `/` and send its callback (code `c`): returns the paused callback
+    /// stream, the token-endpoint call it made, and the nonce the ID token must carry.
+    pub fn callback_pending(&self) -> (Stream, HttpCall, String) {
+        let redirect = self.get_local("/", &[]);
+        let csrf = format!(
+            "_oauth2_proxy_csrf={}",
+            set_cookie_pair(&redirect, "_oauth2_proxy_csrf").expect("csrf cookie")
+        );
+        let location = redirect.header("location").expect("location").to_string();
+        let state = query_param(&location, "state").expect("state");
+        let (stream, action) = self.request(
+            "GET",
+            &format!("/oauth2/callback?code=c&state={state}"),
+            &[("cookie", csrf.as_str())],
+        );
+        assert_eq!(action, Action::Pause);
+        (
+            stream,
+            self.only_call(),
+            query_param(&location, "nonce").expect("nonce"),
+        )
+    }
+
     /// Run a sign-in up to and including the token endpoint's answer; returns the callback stream.
     pub fn sign_in_until_token(
         &self,

@@ -427,27 +427,6 @@ fn provider_error_on_callback_is_a_clear_403_with_the_aadsts_code_logged() {
     assert_eq!(scenario.counter("entra_proxy.callback.provider_error"), 1);
 }
 
-fn callback_pending(scenario: &Scenario) -> (host_shim::Stream, host_shim::HttpCall, String) {
-    let redirect = scenario.get_local("/", &[]);
-    let csrf = format!(
-        "_oauth2_proxy_csrf={}",
-        set_cookie_pair(&redirect, "_oauth2_proxy_csrf").unwrap()
-    );
-    let location = redirect.header("location").unwrap().to_string();
-    let state = query_param(&location, "state").unwrap();
-    let (stream, action) = scenario.request(
-        "GET",
-        &format!("/oauth2/callback?code=c&state={state}"),
-        &[("cookie", csrf.as_str())],
-    );
-    assert_eq!(action, Action::Pause);
-    (
-        stream,
-        scenario.only_call(),
-        query_param(&location, "nonce").unwrap(),
-    )
-}
-
 #[test]
 fn token_endpoint_failures_map_to_403_or_502_and_never_forward() {
     let entra_error = json!({
@@ -476,7 +455,7 @@ fn token_endpoint_failures_map_to_403_or_502_and_never_forward() {
     ];
     for (status, body, expected, log) in cases {
         let scenario = Scenario::ready(base_config());
-        let (stream, call, _) = callback_pending(&scenario);
+        let (stream, call, _) = scenario.callback_pending();
         scenario
             .host
             .respond(call.token, status, &[], body.as_bytes());
@@ -490,7 +469,7 @@ fn token_endpoint_failures_map_to_403_or_502_and_never_forward() {
         );
     }
     let scenario = Scenario::ready(base_config());
-    let (stream, call, _) = callback_pending(&scenario);
+    let (stream, call, _) = scenario.callback_pending();
     scenario.host.fail(call.token);
     let reply = stream.local_response().unwrap();
     assert_eq!(reply.status, 502);
@@ -573,7 +552,7 @@ fn id_tokens_that_fail_validation_are_rejected_with_403() {
     ];
     for (name, make) in forged {
         let scenario = Scenario::ready(base_config());
-        let (stream, call, nonce) = callback_pending(&scenario);
+        let (stream, call, nonce) = scenario.callback_pending();
         let token = make(&nonce);
         scenario.host.respond(
             call.token,
@@ -601,7 +580,7 @@ fn id_tokens_that_fail_validation_are_rejected_with_403() {
 fn unknown_signing_key_triggers_one_jwks_refetch_and_the_new_keys_are_shared() {
     let scenario = Scenario::ready(base_config());
     scenario.host.advance(std::time::Duration::from_secs(120));
-    let (stream, call, nonce) = callback_pending(&scenario);
+    let (stream, call, nonce) = scenario.callback_pending();
     let token = test_idp::sign(
         test_idp::key(1),
         &test_idp::alice_claims(scenario.now(), &nonce),
@@ -638,7 +617,7 @@ fn unknown_signing_key_triggers_one_jwks_refetch_and_the_new_keys_are_shared() {
     );
 
     // Right after a refetch, another unknown kid is refused without a callout (rate limit).
-    let (stream, call, nonce) = callback_pending(&scenario);
+    let (stream, call, nonce) = scenario.callback_pending();
     let token = test_idp::sign(
         test_idp::key(2),
         &test_idp::alice_claims(scenario.now(), &nonce),

@@ -5,7 +5,6 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use entra_proxy_tests::scenario::*;
 use entra_proxy_tests::test_idp;
-use host_shim::Action;
 use serde_json::json;
 
 fn wi_config() -> serde_json::Value {
@@ -51,27 +50,6 @@ fn ready_with_token(scenario: &Scenario, token: &str) {
     assert_eq!(scenario.counter("entra_proxy.federated.fetched"), 1);
 }
 
-fn callback(scenario: &Scenario) -> (host_shim::Stream, host_shim::HttpCall, String) {
-    let redirect = scenario.get_local("/", &[]);
-    let csrf = format!(
-        "_oauth2_proxy_csrf={}",
-        set_cookie_pair(&redirect, "_oauth2_proxy_csrf").unwrap()
-    );
-    let location = redirect.header("location").unwrap().to_string();
-    let state = query_param(&location, "state").unwrap();
-    let (stream, action) = scenario.request(
-        "GET",
-        &format!("/oauth2/callback?code=c&state={state}"),
-        &[("cookie", csrf.as_str())],
-    );
-    assert_eq!(action, Action::Pause);
-    (
-        stream,
-        scenario.only_call(),
-        query_param(&location, "nonce").unwrap(),
-    )
-}
-
 #[test]
 fn a_secret_and_workload_identity_together_are_rejected_as_ambiguous() {
     let (scenario, ok) = Scenario::try_start(config_with(
@@ -95,7 +73,7 @@ fn the_code_is_redeemed_with_the_service_account_token_instead_of_a_secret() {
     let scenario = Scenario::start(wi_config());
     let token = service_account_token(START + 3600, "first");
     ready_with_token(&scenario, &token);
-    let (stream, call, nonce) = callback(&scenario);
+    let (stream, call, nonce) = scenario.callback_pending();
     let body = call.body_text();
     assert!(body.contains("client_assertion_type=urn%3Aietf%3Aparams%3Aoauth%3Aclient-assertion-type%3Ajwt-bearer"), "{body}");
     assert!(
@@ -128,7 +106,7 @@ fn the_code_is_redeemed_with_the_service_account_token_instead_of_a_secret() {
 fn an_expired_assertion_is_fetched_again_and_the_redeem_retried_once() {
     let scenario = Scenario::start(wi_config());
     ready_with_token(&scenario, &service_account_token(START + 3600, "old"));
-    let (stream, call, nonce) = callback(&scenario);
+    let (stream, call, nonce) = scenario.callback_pending();
     let refused = json!({"error": "invalid_client", "error_description": "AADSTS700024: Client assertion is not within its valid time range.", "error_codes": [700024], "trace_id": "t", "correlation_id": "c"});
     scenario
         .host
