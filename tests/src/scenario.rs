@@ -205,6 +205,17 @@ impl Scenario {
         )
     }
 
+    /// Answer a token-endpoint call with an ID token for Alice bound to `nonce`.
+    pub fn answer_as_alice(&self, call: &HttpCall, nonce: &str) {
+        let token = test_idp::sign(test_idp::key(0), &test_idp::alice_claims(self.now(), nonce));
+        self.host.respond(
+            call.token,
+            200,
+            &[],
+            test_idp::token_response(&token).as_bytes(),
+        );
+    }
+
     /// Run a sign-in up to and including the token endpoint's answer; returns the callback stream.
     pub fn sign_in_until_token(
         &self,
@@ -293,4 +304,22 @@ pub fn query_param(url: &str, name: &str) -> Option<String> {
     url::form_urlencoded::parse(query.as_bytes())
         .find(|(k, _)| k == name)
         .map(|(_, v)| v.into_owned())
+}
+
+/// Assert that forwarded request headers carry exactly Alice's identity (user, email, groups,
+/// preferred username), whatever the client sent.
+pub fn assert_alice_identity(headers: &host_shim::HeaderMap) {
+    assert_eq!(
+        headers.get_all("x-forwarded-user"),
+        vec![test_idp::ALICE_OID]
+    );
+    assert_eq!(
+        headers.get_all("x-forwarded-email"),
+        vec!["alice.smith@contoso.example"]
+    );
+    assert_eq!(headers.get_all("x-forwarded-groups"), vec!["g-one,g-two"]);
+    assert_eq!(
+        headers.get_all("x-forwarded-preferred-username"),
+        vec!["alice@contoso.example"]
+    );
 }

@@ -569,16 +569,7 @@ fn parallel_sign_ins_in_several_tabs_work_with_per_request_csrf_cookies() {
         &[("cookie", &jar)],
     );
     let call = scenario.only_call();
-    let token = test_idp::sign(
-        test_idp::key(0),
-        &test_idp::alice_claims(scenario.now(), &nonce),
-    );
-    scenario.host.respond(
-        call.token,
-        200,
-        &[],
-        test_idp::token_response(&token).as_bytes(),
-    );
+    scenario.answer_as_alice(&call, &nonce);
     let reply = stream.local_response().unwrap();
     assert_eq!(reply.status, 302);
     assert_eq!(reply.header("location"), Some("/tab-1"));

@@ -271,3 +271,38 @@ fn cookies_without_ours(config: &Config, req: &Request) -> Option<Option<String>
     }
     Some((!kept.is_empty()).then(|| kept.join("; ")))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    #[cfg(all(target_arch = "wasm32", target_os = "unknown"))]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
+
+    #[test]
+    fn only_the_filters_own_cookies_are_recognised() {
+        let config = Config::from_json(
+            br#"{"oidc_issuer_url":"https://login.microsoftonline.com/t/v2.0","client_id":"c","client_secret":"s",
+                "cookie_secret":"0123456789abcdef","email_domains":"*","clusters":{"login.microsoftonline.com":"e"}}"#,
+        )
+        .unwrap();
+        for ours in [
+            "_oauth2_proxy",
+            "_oauth2_proxy_0",
+            "_oauth2_proxy_12",
+            "_oauth2_proxy_csrf",
+            "_oauth2_proxy_csrf_0a1b2c3d",
+        ] {
+            assert!(is_our_cookie(&config, ours), "{ours}");
+        }
+        for theirs in [
+            "_oauth2_proxyx",
+            "_oauth2_proxy_",
+            "_oauth2_proxy_1a",
+            "_oauth2_proxy_session",
+            "session",
+            "oauth2_proxy",
+        ] {
+            assert!(!is_our_cookie(&config, theirs), "{theirs}");
+        }
+    }
+}
