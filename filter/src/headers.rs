@@ -35,25 +35,34 @@ pub fn is_owned_header(name: &str) -> bool {
 /// All `name=value` pairs from every `Cookie` header, in order. HTTP/2 clients send one header
 /// per cookie, so every header must be read, not just the first. Malformed pieces are skipped.
 pub fn parse_cookies(headers: &[(String, String)]) -> Vec<(String, String)> {
-    let mut out = Vec::new();
-    for (name, value) in headers {
-        if !name.eq_ignore_ascii_case("cookie") {
-            continue;
-        }
-        out.extend(parse_cookie_header(value));
-    }
-    out
+    cookie_pairs(headers)
+        .map(|(n, v)| (n.to_string(), v.to_string()))
+        .collect()
+}
+
+/// [`parse_cookies`] without copying: the pairs borrow from the headers. The signed-in path
+/// reads the session this way on every request.
+pub fn cookie_pairs(headers: &[(String, String)]) -> impl Iterator<Item = (&str, &str)> {
+    headers
+        .iter()
+        .filter(|(name, _)| name.eq_ignore_ascii_case("cookie"))
+        .flat_map(|(_, value)| cookie_header_pairs(value))
 }
 
 /// The pairs of one `Cookie` header value.
 pub fn parse_cookie_header(value: &str) -> impl Iterator<Item = (String, String)> + '_ {
-    value.split(';').filter_map(|piece| {
+    cookie_header_pairs(value).map(|(n, v)| (n.to_string(), v.to_string()))
+}
+
+/// The pairs of one `Cookie` header value, borrowed.
+fn cookie_header_pairs(value: &str) -> impl Iterator<Item = (&str, &str)> {
+    crate::words::split(value, b';').filter_map(|piece| {
         let (name, value) = piece.split_once('=')?;
         let name = name.trim();
         if name.is_empty() {
             return None;
         }
-        Some((name.to_string(), value.trim().trim_matches('"').to_string()))
+        Some((name, value.trim().trim_matches('"')))
     })
 }
 

@@ -12,6 +12,7 @@ pub mod metrics;
 pub mod oidc;
 pub mod redirect;
 pub mod session;
+pub mod words;
 
 #[cfg(feature = "host")]
 mod adapter;

@@ -291,8 +291,8 @@ fn group_overage_is_resolved_from_graph_pages_with_the_access_token() {
     assert!(session.groups_ref.is_some());
     assert_eq!(scenario.counter("entra_proxy.graph.groups_resolved"), 1);
 
-    // The cache loses the list (a restart, another replica): it is read again from Graph with
-    // the session's access token, and the request goes through with all groups.
+    // Another list takes the slot in shared data: this worker rendered the session's headers
+    // already, and the handle names the list's content, so it goes on without asking Graph.
     let handle = session.groups_ref.unwrap();
     let slot =
         u64::from_str_radix(&handle[..8], 16).unwrap() % entra_proxy_wasm::flow::group_cache::SLOTS;
@@ -302,6 +302,21 @@ fn group_overage_is_resolved_from_graph_pages_with_the_access_token() {
     );
     assert!(scenario.host.shared_data(&key).is_some());
     scenario.host.set_shared_data(&key, b"someone-else\ng-x", 0);
+    let (same_worker, action) = scenario.request("GET", "/same-worker", &[("cookie", &cookie)]);
+    assert_eq!(action, Action::Continue);
+    assert_eq!(
+        same_worker
+            .request_header_map()
+            .get("x-forwarded-groups")
+            .unwrap(),
+        expected.join(",")
+    );
+    assert!(scenario.host.pending_calls().is_empty());
+
+    // A restart (or another replica) has neither the list nor the headers: it reads the list
+    // again from Graph with the session's access token, and the request goes through with all
+    // groups.
+    let scenario = Scenario::ready(graph_config(json!({})));
     let (stream, action) = scenario.request("GET", "/after-restart", &[("cookie", &cookie)]);
     assert_eq!(action, Action::Pause);
     let refill = scenario.only_call();
@@ -731,4 +746,9 @@ fn a_refresh_resolves_overage_groups_again_instead_of_dropping_them() {
         "the refreshed cookie"
     );
     assert_eq!(scenario.counter("entra_proxy.session.refreshed"), 1);
+    assert_eq!(
+        scenario.counter("entra_proxy.graph.groups_resolved"),
+        2,
+        "at sign-in and again at the refresh"
+    );
 }

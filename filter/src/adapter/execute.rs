@@ -20,8 +20,8 @@ pub fn log(level: LogLevel, message: &str) {
 
 /// Log and count what an outcome says.
 pub fn record(shared: &super::shared::Shared, outcome: &Outcome) {
-    for metric in [outcome.metric, outcome.also].into_iter().flatten() {
-        shared.count(metric);
+    for metric in outcome.metric.iter().chain(&outcome.also) {
+        shared.count(*metric);
     }
     if let Some(line) = &outcome.log {
         log(line.level, &line.message);

@@ -1,5 +1,7 @@
 //! What the core asks the adapter to do.
 
+use std::rc::Rc;
+
 use crate::metrics::Metric;
 use crate::oidc::token_response::TokenResponse;
 use crate::session::csrf::CsrfState;
@@ -14,8 +16,8 @@ pub struct Outcome {
     pub action: Action,
     /// The counter this decision increments.
     pub metric: Option<Metric>,
-    /// A second counter, for decisions that are two facts at once (signed in, via Graph).
-    pub also: Option<Metric>,
+    /// More counters, for decisions that are several facts at once (refreshed, via Graph).
+    pub also: Vec<Metric>,
     /// The log line that explains it.
     pub log: Option<Log>,
     /// Newer provider state to publish to every worker (after a JWKS refetch).
@@ -28,7 +30,7 @@ impl Outcome {
         Outcome {
             action,
             metric: Some(metric),
-            also: None,
+            also: Vec::new(),
             log: None,
             publish: None,
         }
@@ -42,7 +44,7 @@ impl Outcome {
                 pending: Box::new(pending),
             },
             metric: None,
-            also: None,
+            also: Vec::new(),
             log: None,
             publish: None,
         }
@@ -65,7 +67,10 @@ pub enum Action {
     Forward {
         /// Header names to remove (every value).
         remove: Vec<String>,
-        /// Headers to set (replacing any value).
+        /// The session's identity and injected headers, set after `remove` (replacing any
+        /// value). Shared with the per-VM session cache, which renders them once per session.
+        identity: Rc<[(String, String)]>,
+        /// Headers of this request to set after `identity` (replacing any value).
         set: Vec<(String, String)>,
         /// Headers to add to the response on its way back (refreshed cookies, injected headers).
         response: Vec<(String, String)>,

@@ -21,6 +21,9 @@
 
 mod cache;
 
+use std::cell::OnceCell;
+use std::rc::Rc;
+
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use serde_json::{Map, Value};
@@ -33,10 +36,13 @@ use crate::oidc::token_response::TokenResponse;
 use crate::session::Session;
 
 use super::action::{Action, LogLevel, Outcome, Response};
+use super::cookies::RequestCookies;
 use super::failure::Failure;
 use super::identity::{self, TokenNeeds};
-use super::{endpoints, forward, inject, Context, Request};
+use super::prepared::Prepared;
+use super::{endpoints, forward, Context, Request};
 
+use cache::Checked;
 pub use cache::TokenCache;
 
 /// Clock skew tolerated for `exp`, `nbf` and `iat`, as for ID tokens.
@@ -104,27 +110,27 @@ pub fn authenticate(ctx: &Context, req: &Request) -> Option<Outcome> {
     let Some(provider) = ctx.provider else {
         return Some(Failure::ProviderNotReady.outcome(req));
     };
-    let key = cache::digest(token);
     let cached = ctx
         .bearer_cache
-        .try_borrow_mut()
+        .try_borrow()
         .ok()
-        .and_then(|mut c| c.get(&key, ctx.now));
-    let verdict = match cached {
-        Some(verdict) => verdict,
+        .and_then(|c| c.get(token, ctx.now));
+    let checked = match cached {
+        Some(checked) => checked,
         None => match verify(ctx.config, settings, &provider.keys, token, ctx.now) {
             Ok((verdict, valid_until)) => {
+                let checked = Rc::new(Checked::new(verdict));
                 if let Ok(mut cache) = ctx.bearer_cache.try_borrow_mut() {
-                    cache.insert(key, verdict.clone(), valid_until);
+                    cache.insert(token, Rc::clone(&checked), valid_until);
                 }
-                verdict
+                checked
             }
             Err(e) => return Some(invalid(req, &e)),
         },
     };
-    Some(match verdict {
-        Verdict::Allowed(session) => allow(ctx, req, *session, token),
-        Verdict::Denied { user, denial } => deny(req, &user, &denial),
+    Some(match &checked.verdict {
+        Verdict::Allowed(session) => allow(ctx, req, session, &checked.prepared, token),
+        Verdict::Denied { user, denial } => deny(req, user, denial),
     })
 }
 
@@ -274,30 +280,41 @@ fn judge(config: &Config, claims: &IdClaims, now: u64) -> Verdict {
 /// `X-Forwarded-Access-Token: <it>`. Without them the header is stripped like every owned
 /// header, so an upstream that only trusts our identity headers never sees a credential it
 /// could replay elsewhere.
-fn allow(ctx: &Context, req: &Request, mut session: Session, token: &str) -> Outcome {
+fn allow(
+    ctx: &Context,
+    req: &Request,
+    session: &Session,
+    prepared: &OnceCell<Rc<Prepared>>,
+    token: &str,
+) -> Outcome {
     let config = ctx.config;
-    let needs = TokenNeeds::of(config);
-    session.id_token = needs.id_token.then(|| token.to_string());
-    session.access_token = needs.access_token.then(|| token.to_string());
+    let with_token = || {
+        let needs = TokenNeeds::of(config);
+        let mut session = session.clone();
+        session.id_token = needs.id_token.then(|| token.to_string());
+        session.access_token = needs.access_token.then(|| token.to_string());
+        session
+    };
     if req.path_only().strip_prefix(config.proxy_prefix.as_str()) == Some("/auth") {
-        let mut outcome = endpoints::answer_for(ctx, req, &session);
+        let mut outcome = endpoints::answer_for(ctx, req, &with_token());
         if matches!(&outcome.action, Action::Respond(r) if (200..300).contains(&r.status)) {
-            outcome.also = Some(Metric::BearerValid);
+            outcome.also.push(Metric::BearerValid);
         }
         return outcome;
     }
-    let response = inject::render(&config.inject_response, &session);
-    let tenant = session.tenant.as_deref().unwrap_or("-");
-    let log = format!(
-        "bearer token accepted: user={} tenant={tenant} request_id={}",
-        session.user,
-        req.request_id()
-    );
+    // Rendered once per token: the cache entry is keyed by this exact token, so headers that
+    // carry it belong to it.
+    let prepared = prepared.get_or_init(|| Rc::new(Prepared::render(config, &with_token())));
     Outcome::new(
-        forward::forward_action(config, req, &session, response),
+        forward::forward_action(
+            config,
+            req,
+            &RequestCookies::scan(config, req),
+            prepared,
+            prepared.response.clone(),
+        ),
         Metric::BearerValid,
     )
-    .with_log(LogLevel::Debug, log)
 }
 
 /// 401 `invalid_token` (RFC 6750 3.1). The description is the reason label only: the client

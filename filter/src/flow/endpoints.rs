@@ -4,7 +4,8 @@ use crate::metrics::Metric;
 use crate::session::Session;
 
 use super::action::{Action, LogLevel, Outcome, Response};
-use super::forward::{identity_headers, open_session};
+use super::forward::open_session;
+use super::prepared::identity_headers;
 use super::{group_cache, identity, inject, Context, Request};
 
 /// `/oauth2/userinfo`: the session's identity as JSON, or 401.

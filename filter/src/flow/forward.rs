@@ -1,15 +1,20 @@
 //! The signed-in path: open the session cookie and forward with identity headers. This runs on
 //! every request of every signed-in user, so it does no callouts unless a refresh is due.
 
+use std::rc::Rc;
+
 use crate::config::Config;
-use crate::headers::{is_owned_header, parse_cookie_header};
+use crate::headers::is_owned_header;
 use crate::metrics::Metric;
-use crate::session::chunks;
 use crate::session::crypto::CookieError;
 use crate::session::Session;
 
 use super::action::{Action, LogLevel, Outcome};
-use super::{group_cache, groups, identity, inject, refresh, Context, Request};
+use super::cookies::RequestCookies;
+use super::failure::Failure;
+use super::prepared::Prepared;
+use super::session_cache::Opened;
+use super::{group_cache, groups, refresh, Context, Request};
 
 /// Why a request has no usable session.
 #[derive(Debug)]
@@ -33,20 +38,32 @@ impl NoSession {
     }
 }
 
-/// Open the request's session cookie.
+/// Open the request's session cookie (a copy of the cached session; see [`open_cached`]).
 pub fn open_session(ctx: &Context, req: &Request) -> Result<Session, NoSession> {
+    open_cached(ctx, req).map(|opened| opened.session.clone())
+}
+
+/// Open the request's session cookie, once per cookie value and worker: later requests with the
+/// same value share the opened session and the headers rendered for it.
+pub fn open_cached(ctx: &Context, req: &Request) -> Result<Rc<Opened>, NoSession> {
+    open_scanned(ctx, &RequestCookies::scan(ctx.config, req))
+}
+
+/// [`open_cached`] with the request's cookies already scanned.
+fn open_scanned(ctx: &Context, cookies: &RequestCookies) -> Result<Rc<Opened>, NoSession> {
     let config = ctx.config;
-    let cookies = req.cookies();
-    let value = chunks::join(&config.cookie.name, &cookies).ok_or(NoSession::Missing)?;
-    if let Some(session) = ctx.session_cache.borrow().get(&value, ctx.now) {
-        return Ok(Session::clone(&session));
+    let parts = cookies.session.as_deref().ok_or(NoSession::Missing)?;
+    if let Some(opened) = ctx.session_cache.borrow().get(parts, ctx.now) {
+        return Ok(opened);
     }
+    let value = parts.concat();
     match Session::open(&config.cipher, &config.cookie.name, &value, ctx.now) {
         Ok(session) => {
+            let opened = Rc::new(Opened::new(session));
             ctx.session_cache
                 .borrow_mut()
-                .insert(value, std::rc::Rc::new(session.clone()));
-            Ok(session)
+                .insert(value, Rc::clone(&opened));
+            Ok(opened)
         }
         Err(CookieError::Expired) => Err(NoSession::Expired),
         Err(other) => Err(NoSession::Invalid(other)),
@@ -55,17 +72,29 @@ pub fn open_session(ctx: &Context, req: &Request) -> Result<Session, NoSession> 
 
 /// Open the session; on success, forward (or refresh first when due).
 pub fn with_session(ctx: &Context, req: &Request) -> Result<Outcome, NoSession> {
-    let mut session = open_session(ctx, req)?;
-    if let Some(outcome) = refresh::maybe_refresh(ctx, &session)? {
+    let cookies = RequestCookies::scan(ctx.config, req);
+    let opened = open_scanned(ctx, &cookies)?;
+    if let Some(outcome) = refresh::maybe_refresh(ctx, &opened.session)? {
         return Ok(outcome);
     }
-    if group_cache::expand(ctx.store, ctx.store_prefix, &mut session).is_err() {
-        return match groups::refill(ctx, session) {
-            Ok(outcome) => Ok(outcome),
-            Err(_) => Err(NoSession::Expired),
-        };
-    }
-    Ok(forward_or_deny(ctx, req, &session, Vec::new()))
+    let prepared = match opened.prepared.get() {
+        Some(prepared) => Rc::clone(prepared),
+        None => {
+            let mut session = opened.session.clone();
+            if group_cache::expand(ctx.store, ctx.store_prefix, &mut session).is_err() {
+                return match groups::refill(ctx, session) {
+                    Ok(outcome) => Ok(outcome),
+                    Err(_) => Err(NoSession::Expired),
+                };
+            }
+            Rc::clone(
+                opened
+                    .prepared
+                    .get_or_init(|| Rc::new(Prepared::render(ctx.config, &session))),
+            )
+        }
+    };
+    Ok(forward_prepared(ctx, req, &cookies, &prepared, Vec::new()))
 }
 
 /// Forward with `session`'s identity, unless the group rule (which may have changed since
@@ -76,12 +105,25 @@ pub fn forward_or_deny(
     session: &Session,
     cookies: Vec<String>,
 ) -> Outcome {
-    if let Err(failure) = identity::check_groups(ctx.config, &session.groups) {
-        return failure.outcome(req).with_log(
+    let prepared = Prepared::render(ctx.config, session);
+    let scanned = RequestCookies::scan(ctx.config, req);
+    forward_prepared(ctx, req, &scanned, &prepared, cookies)
+}
+
+/// [`forward_or_deny`] with the session's headers already rendered.
+fn forward_prepared(
+    ctx: &Context,
+    req: &Request,
+    scanned: &RequestCookies,
+    prepared: &Prepared,
+    cookies: Vec<String>,
+) -> Outcome {
+    if !prepared.allowed {
+        return Failure::GroupDenied.outcome(req).with_log(
             LogLevel::Info,
             format!(
                 "user={} not in allowed_groups request_id={}",
-                session.user,
+                prepared.user,
                 req.request_id()
             ),
         );
@@ -90,9 +132,9 @@ pub fn forward_or_deny(
         .into_iter()
         .map(|c| ("set-cookie".to_string(), c))
         .collect();
-    response.extend(inject::render(&ctx.config.inject_response, session));
+    response.extend(prepared.response.iter().cloned());
     Outcome::new(
-        forward_action(ctx.config, req, session, response),
+        forward_action(ctx.config, req, scanned, prepared, response),
         Metric::SessionValid,
     )
 }
@@ -101,10 +143,11 @@ pub fn forward_or_deny(
 pub fn anonymous(config: &Config, req: &Request, metric: Metric) -> Outcome {
     let mut remove = strip_list(config, req);
     let mut set = Vec::new();
-    strip_our_cookies(config, req, &mut remove, &mut set);
+    strip_our_cookies(&RequestCookies::scan(config, req), &mut remove, &mut set);
     Outcome::new(
         Action::Forward {
             remove,
+            identity: Rc::from([]),
             set,
             response: Vec::new(),
         },
@@ -116,26 +159,22 @@ pub fn anonymous(config: &Config, req: &Request, metric: Metric) -> Outcome {
 pub fn forward_action(
     config: &Config,
     req: &Request,
-    session: &Session,
+    cookies: &RequestCookies,
+    prepared: &Prepared,
     response: Vec<(String, String)>,
 ) -> Action {
     let mut remove = strip_list(config, req);
-    let mut set = identity_headers(config, session);
-    for (name, value) in inject::render(&config.inject_request, session) {
-        // preserveRequestValue: a value the client sent wins over the injected one.
-        let preserved = config
-            .inject_request
-            .iter()
-            .any(|h| h.preserve_request_value && h.name == name)
-            && req.header(&name).is_some();
-        if !preserved {
-            set.retain(|(n, _)| *n != name);
-            set.push((name, value));
-        }
-    }
-    strip_our_cookies(config, req, &mut remove, &mut set);
+    // preserveRequestValue: a value the client sent wins over the injected one.
+    let mut set: Vec<(String, String)> = prepared
+        .preserved
+        .iter()
+        .filter(|(name, _)| req.header(name).is_none())
+        .cloned()
+        .collect();
+    strip_our_cookies(cookies, &mut remove, &mut set);
     Action::Forward {
         remove,
+        identity: Rc::clone(&prepared.request),
         set,
         response,
     }
@@ -169,12 +208,11 @@ fn same_header(a: &str, b: &str) -> bool {
 /// The upstream never needs our cookies, and an upstream that logs request headers would
 /// otherwise write working sessions into its logs.
 fn strip_our_cookies(
-    config: &Config,
-    req: &Request,
+    cookies: &RequestCookies,
     remove: &mut Vec<String>,
     set: &mut Vec<(String, String)>,
 ) {
-    if let Some(cookie) = cookies_without_ours(config, req) {
+    if let Some(cookie) = cookies.without_ours() {
         match cookie {
             Some(rest) => set.push(("cookie".to_string(), rest)),
             None => remove.push("cookie".to_string()),
@@ -182,127 +220,112 @@ fn strip_our_cookies(
     }
 }
 
-/// The identity headers for a session, per configuration.
-pub fn identity_headers(config: &Config, session: &Session) -> Vec<(String, String)> {
-    let h = config.headers;
-    let mut set = Vec::new();
-    let groups = session.groups.join(",");
-    let mut push = |name: &str, value: Option<&str>| {
-        if let Some(value) = value.filter(|v| !v.is_empty()) {
-            set.push((name.to_string(), value.to_string()));
-        }
-    };
-    if h.pass_user_headers {
-        push("x-forwarded-user", Some(&session.user));
-        push("x-forwarded-email", session.email.as_deref());
-        push("x-forwarded-groups", Some(&groups));
-        push(
-            "x-forwarded-preferred-username",
-            session.preferred_username.as_deref(),
-        );
-    }
-    if h.pass_access_token {
-        push("x-forwarded-access-token", session.access_token.as_deref());
-    }
-    if h.set_xauthrequest {
-        push("x-auth-request-user", Some(&session.user));
-        push("x-auth-request-email", session.email.as_deref());
-        push("x-auth-request-groups", Some(&groups));
-        push(
-            "x-auth-request-preferred-username",
-            session.preferred_username.as_deref(),
-        );
-        if h.pass_access_token {
-            push(
-                "x-auth-request-access-token",
-                session.access_token.as_deref(),
-            );
-        }
-    }
-    if h.pass_authorization_header {
-        if let Some(token) = session.id_token.as_deref() {
-            set.push(("authorization".to_string(), format!("Bearer {token}")));
-        }
-    }
-    set
-}
-
-/// Whether a cookie name belongs to the filter: the session and its chunks, the CSRF cookie,
-/// and per-request CSRF cookies.
-pub fn is_our_cookie(config: &Config, cookie: &str) -> bool {
-    let name = config.cookie.name.as_str();
-    cookie == name
-        || cookie
-            .strip_prefix(name)
-            .and_then(|rest| rest.strip_prefix('_'))
-            .is_some_and(|rest| {
-                rest == "csrf"
-                    || rest.starts_with("csrf_")
-                    || (!rest.is_empty() && rest.bytes().all(|b| b.is_ascii_digit()))
-            })
-}
-
-/// None when the request carries none of our cookies (nothing to change); Some(None) when only
-/// ours were there; Some(Some(rest)) otherwise.
-fn cookies_without_ours(config: &Config, req: &Request) -> Option<Option<String>> {
-    let mut found = false;
-    let mut kept: Vec<String> = Vec::new();
-    for (header, value) in &req.headers {
-        if !header.eq_ignore_ascii_case("cookie") {
-            continue;
-        }
-        for piece in value.split(';') {
-            let trimmed = piece.trim();
-            if trimmed.is_empty() {
-                continue;
-            }
-            let is_ours = parse_cookie_header(trimmed)
-                .next()
-                .is_some_and(|(n, _)| is_our_cookie(config, &n));
-            if is_ours {
-                found = true;
-            } else {
-                kept.push(trimmed.to_string());
-            }
-        }
-    }
-    if !found {
-        return None;
-    }
-    Some((!kept.is_empty()).then(|| kept.join("; ")))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::flow::store::MemoryStore;
+    use std::cell::RefCell;
+    // `make test-v8` runs these in V8 (wasm32-unknown-unknown) through wasm-bindgen-test.
     #[cfg(all(target_arch = "wasm32", target_os = "unknown"))]
     use wasm_bindgen_test::wasm_bindgen_test as test;
 
-    #[test]
-    fn only_the_filters_own_cookies_are_recognised() {
-        let config = Config::from_json(
+    const NOW: u64 = 1_800_000_000;
+
+    fn config() -> Config {
+        Config::from_json(
             br#"{"oidc_issuer_url":"https://login.microsoftonline.com/t/v2.0","client_id":"c","client_secret":"s",
-                "cookie_secret":"0123456789abcdef","email_domains":"*","clusters":{"login.microsoftonline.com":"e"}}"#,
+                "cookie_secret":"0123456789abcdef","email_domains":"*","pass_authorization_header":true,
+                "clusters":{"login.microsoftonline.com":"e"}}"#,
         )
-        .unwrap();
-        for ours in [
-            "_oauth2_proxy",
-            "_oauth2_proxy_0",
-            "_oauth2_proxy_12",
-            "_oauth2_proxy_csrf",
-            "_oauth2_proxy_csrf_0a1b2c3d",
-        ] {
-            assert!(is_our_cookie(&config, ours), "{ours}");
+        .unwrap()
+    }
+
+    fn request(cookie: &str) -> Request {
+        Request::new(vec![
+            (":path".into(), "/app".into()),
+            ("cookie".into(), cookie.into()),
+            ("x-forwarded-user".into(), "mallory".into()),
+        ])
+    }
+
+    /// `remove`, `identity` and `set` of a forward.
+    type Forwarded = (Vec<String>, Rc<[(String, String)]>, Vec<(String, String)>);
+
+    fn forwarded(outcome: Outcome) -> Forwarded {
+        match outcome.action {
+            Action::Forward {
+                remove,
+                identity,
+                set,
+                ..
+            } => (remove, identity, set),
+            other => panic!("not forwarded: {other:?}"),
         }
-        for theirs in [
-            "_oauth2_proxyx",
-            "_oauth2_proxy_",
-            "_oauth2_proxy_1a",
-            "_oauth2_proxy_session",
-            "session",
-            "oauth2_proxy",
-        ] {
-            assert!(!is_our_cookie(&config, theirs), "{theirs}");
-        }
+    }
+
+    #[test]
+    fn a_cached_session_shares_its_rendered_headers_and_each_request_keeps_its_own_cookies() {
+        let config = config();
+        let session = Session {
+            user: "alice-oid".into(),
+            email: Some("alice@example.com".into()),
+            groups: vec!["g1".into(), "g2".into()],
+            id_token: Some("header.payload.sig".into()),
+            created_at: NOW,
+            expires_at: NOW + 3600,
+            ..Default::default()
+        };
+        let sealed = session.seal(&config.cipher, &config.cookie.name, [7; 24]);
+        let (bearer, session_cache) = (RefCell::default(), RefCell::default());
+        let store = MemoryStore::default();
+        let ctx = Context {
+            config: &config,
+            provider: None,
+            now: NOW,
+            store: &store,
+            store_prefix: "p",
+            bearer_cache: &bearer,
+            session_cache: &session_cache,
+        };
+        let first = request(&format!("_oauth2_proxy={sealed}"));
+        let second = request(&format!("theme=dark; _oauth2_proxy={sealed}; lang=en"));
+        let (remove, identity, set) = forwarded(with_session(&ctx, &first).unwrap());
+        assert_eq!(remove, ["x-forwarded-user", "cookie"]);
+        assert!(set.is_empty(), "only our cookie was sent: the header goes");
+        assert_eq!(
+            identity
+                .iter()
+                .map(|(n, v)| format!("{n}: {v}"))
+                .collect::<Vec<_>>(),
+            [
+                "x-forwarded-user: alice-oid",
+                "x-forwarded-email: alice@example.com",
+                "x-forwarded-groups: g1,g2",
+                "authorization: Bearer header.payload.sig",
+            ]
+        );
+        let (remove, again, set) = forwarded(with_session(&ctx, &second).unwrap());
+        assert!(
+            Rc::ptr_eq(&identity, &again),
+            "rendered once per session and worker"
+        );
+        assert_eq!(remove, ["x-forwarded-user"]);
+        assert_eq!(
+            set,
+            [("cookie".to_string(), "theme=dark; lang=en".to_string())]
+        );
+        assert_eq!(session_cache.borrow().len(), 1);
+        // The same value one byte shorter is another (invalid) cookie, not a cache hit.
+        let cut = request(&format!("_oauth2_proxy={}", &sealed[..sealed.len() - 1]));
+        assert!(matches!(
+            with_session(&ctx, &cut),
+            Err(NoSession::Invalid(_))
+        ));
+        // Past its end the cached session is not served.
+        let later = Context {
+            now: NOW + 3600,
+            ..ctx
+        };
+        assert!(with_session(&later, &first).is_err());
     }
 }

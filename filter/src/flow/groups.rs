@@ -324,7 +324,7 @@ fn wait(until: u64, call: OutboundCall, pending: Pending, response: &CallRespons
             pending: Box::new(pending),
         },
         metric: Some(Metric::GraphThrottled),
-        also: None,
+        also: Vec::new(),
         log: None,
         publish: None,
     }
@@ -376,7 +376,7 @@ fn give_up(
             let why = failure.summary();
             let mut outcome =
                 super::signin::unauthenticated(ctx, req, rng, super::forward::NoSession::Expired);
-            outcome.also = Some(Metric::GraphFailure);
+            outcome.also.push(Metric::GraphFailure);
             outcome.with_log(
                 LogLevel::Warn,
                 format!(
@@ -388,8 +388,8 @@ fn give_up(
         GroupsFor::Refresh { old, lease } => {
             let why = format!("groups could not be refreshed: {}", failure.summary());
             let mut outcome = refresh::unavailable(ctx, req, &old, &lease, why, rng);
-            if outcome.also.is_none() {
-                outcome.also = Some(Metric::GraphFailure);
+            if outcome.also.is_empty() {
+                outcome.also.push(Metric::GraphFailure);
             }
             outcome
         }
@@ -400,9 +400,8 @@ fn with_metric(mut outcome: Outcome, metric: Metric) -> Outcome {
     if matches!(
         outcome.metric,
         Some(Metric::CallbackSuccess | Metric::SessionValid)
-    ) && outcome.also.is_none()
-    {
-        outcome.also = Some(metric);
+    ) {
+        outcome.also.push(metric);
     }
     outcome
 }

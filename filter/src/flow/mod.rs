@@ -17,8 +17,10 @@
 pub mod action;
 pub mod bearer;
 pub mod callback;
+pub mod cookies;
 pub mod endpoints;
 pub mod entropy;
+pub mod exact_cache;
 pub mod failure;
 pub mod federated;
 pub mod forward;
@@ -29,6 +31,7 @@ pub mod inject;
 pub mod issue;
 pub mod lease;
 pub mod pages;
+pub mod prepared;
 pub mod provider;
 pub mod refresh;
 pub mod request;

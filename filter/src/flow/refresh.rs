@@ -200,7 +200,7 @@ pub fn on_jwks_response(
             format!("JWKS refetch failed (status {})", response.status),
             rng,
         );
-        outcome.also = Some(Metric::JwksFailed);
+        outcome.also.push(Metric::JwksFailed);
         return outcome;
     };
     let record = ProviderRecord {
@@ -356,7 +356,7 @@ pub fn complete(
     let issued = issue::session_cookies(ctx, req, &session, nonce);
     let mut outcome = forward_or_deny(ctx, req, &session, issued.set_cookies);
     if outcome.metric == Some(Metric::SessionValid) {
-        outcome.also = Some(Metric::SessionRefreshed);
+        outcome.also.push(Metric::SessionRefreshed);
         outcome = outcome.with_log(
             LogLevel::Info,
             format!(
@@ -395,14 +395,14 @@ pub fn unavailable(
     let log = format!("{why} request_id={}", req.request_id());
     if ctx.now < grace_end {
         let mut outcome = forward_or_deny(ctx, req, old, Vec::new());
-        outcome.also = Some(Metric::RefreshFailed);
+        outcome.also.push(Metric::RefreshFailed);
         return outcome.with_log(
             LogLevel::Warn,
             format!("{log}; serving the current session until {grace_end}"),
         );
     }
     let mut outcome = signin::unauthenticated(ctx, req, rng, NoSession::Expired);
-    outcome.also = Some(Metric::RefreshFailed);
+    outcome.also.push(Metric::RefreshFailed);
     outcome.with_log(
         LogLevel::Warn,
         format!("{log}; grace period over, signing in again"),
@@ -412,7 +412,7 @@ pub fn unavailable(
 /// The provider said no (revoked refresh token, user disabled): the session ends now.
 fn rejected(ctx: &Context, req: &Request, why: String, rng: &mut dyn Entropy) -> Outcome {
     let mut outcome = signin::unauthenticated(ctx, req, rng, NoSession::Expired);
-    outcome.also = Some(Metric::RefreshRejected);
+    outcome.also.push(Metric::RefreshRejected);
     outcome.with_log(
         LogLevel::Info,
         format!("{why} request_id={}", req.request_id()),

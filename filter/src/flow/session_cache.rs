@@ -1,60 +1,80 @@
 //! Opened sessions, per VM, keyed by the exact sealed cookie value. A signed-in browser sends
-//! the same cookie on every request; opening it (base64, AEAD, inflate, JSON) is most of the
-//! signed-in path's cost, so it is done once per cookie value and worker.
+//! the same cookie on every request; opening it (base64, AEAD, inflate, JSON) and rendering its
+//! headers is most of the signed-in path's cost, so it is done once per cookie value and worker.
 //!
 //! Only values that opened successfully are stored, the key is the whole value (compared byte
-//! for byte, so no forged value can hit another session's entry), and expiry is checked on every
-//! hit. A config change builds a new VM and with it an empty cache.
+//! for byte, see [`ExactCache`]), and expiry is checked on every hit. A config change builds a
+//! new VM and with it an empty cache.
 
-use std::collections::{HashMap, VecDeque};
+use std::cell::OnceCell;
 use std::rc::Rc;
 
 use crate::session::Session;
 
-/// Entries kept per worker (a few MB at most with large chunked sessions).
+use super::exact_cache::{ExactCache, KeyParts};
+use super::prepared::Prepared;
+
+/// Entries kept per worker. An entry holds the sealed value, the session and its rendered
+/// headers: ~40 KB for a 150-group session that keeps its ID token (11.6 KB of cookies), so at
+/// most ~10 MiB per worker, and a few KB for ordinary sessions.
 pub const CAPACITY: usize = 256;
 
+/// A session opened from its cookie.
+#[derive(Debug)]
+pub struct Opened {
+    /// The session as sealed in the cookie (a long group list is only its handle there).
+    pub session: Session,
+    /// What forwarding it sets: rendered by the first request that forwards it, because that
+    /// needs the full group list (from shared data, or Graph on a miss).
+    pub prepared: OnceCell<Rc<Prepared>>,
+}
+
+impl Opened {
+    /// A session that has not been forwarded yet.
+    pub fn new(session: Session) -> Self {
+        Opened {
+            session,
+            prepared: OnceCell::new(),
+        }
+    }
+}
+
 /// The cache.
-#[derive(Debug, Default)]
-pub struct SessionCache {
-    entries: HashMap<String, Rc<Session>>,
-    order: VecDeque<String>,
+#[derive(Debug)]
+pub struct SessionCache(ExactCache<Rc<Opened>>);
+
+impl Default for SessionCache {
+    fn default() -> Self {
+        SessionCache(ExactCache::new(CAPACITY))
+    }
 }
 
 impl SessionCache {
-    /// The session sealed in `value`, if it was opened before and has not expired.
-    pub fn get(&self, value: &str, now: u64) -> Option<Rc<Session>> {
-        self.entries
-            .get(value)
-            .filter(|s| now < s.expires_at)
-            .cloned()
+    /// The session sealed in `value` (given as the cookie's chunks), if it was opened before and
+    /// has not expired.
+    pub fn get(&self, value: KeyParts, now: u64) -> Option<Rc<Opened>> {
+        self.0.get(value, now).cloned()
     }
 
-    /// Remember an opened session; the oldest entry makes room.
-    pub fn insert(&mut self, value: String, session: Rc<Session>) {
-        if self.entries.contains_key(&value) {
-            return;
-        }
-        while self.entries.len() >= CAPACITY {
-            match self.order.pop_front() {
-                Some(old) => {
-                    self.entries.remove(&old);
-                }
-                None => break,
-            }
-        }
-        self.order.push_back(value.clone());
-        self.entries.insert(value, session);
+    /// Remember an opened session until it expires; the oldest entry makes room.
+    pub fn insert(&mut self, value: String, opened: Rc<Opened>) {
+        let expires_at = opened.session.expires_at;
+        self.0.insert(value, opened, expires_at);
+    }
+
+    /// Forget every session (profiling measures the miss path this way).
+    pub fn clear(&mut self) {
+        self.0.clear();
     }
 
     /// Number of entries.
     pub fn len(&self) -> usize {
-        self.entries.len()
+        self.0.len()
     }
 
     /// Whether the cache is empty.
     pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
+        self.0.is_empty()
     }
 }
 
@@ -65,33 +85,34 @@ mod tests {
     #[cfg(all(target_arch = "wasm32", target_os = "unknown"))]
     use wasm_bindgen_test::wasm_bindgen_test as test;
 
-    fn session(expires_at: u64) -> Rc<Session> {
-        Rc::new(Session {
+    fn opened(expires_at: u64) -> Rc<Opened> {
+        Rc::new(Opened::new(Session {
             user: "u".into(),
             expires_at,
             ..Default::default()
-        })
+        }))
     }
 
     #[test]
     fn hits_only_the_same_value_before_expiry_and_stays_bounded() {
         let mut cache = SessionCache::default();
-        cache.insert("sealed-a".into(), session(100));
-        assert!(cache.get("sealed-a", 99).is_some());
+        cache.insert("sealed-a".into(), opened(100));
+        assert!(cache.get(&["sealed-a"], 99).is_some());
+        assert!(cache.get(&["seal", "ed-a"], 99).is_some(), "as chunks");
         assert!(
-            cache.get("sealed-a", 100).is_none(),
+            cache.get(&["sealed-a"], 100).is_none(),
             "expired sessions are not served"
         );
-        assert!(cache.get("sealed-b", 0).is_none());
-        assert!(cache.get("sealed-", 0).is_none());
+        assert!(cache.get(&["sealed-b"], 0).is_none());
+        assert!(cache.get(&["sealed-"], 0).is_none());
         for i in 0..CAPACITY + 10 {
-            cache.insert(format!("v{i}"), session(100));
+            cache.insert(format!("v{i}"), opened(100));
         }
         assert_eq!(cache.len(), CAPACITY);
         assert!(
-            cache.get("sealed-a", 0).is_none(),
+            cache.get(&["sealed-a"], 0).is_none(),
             "the oldest entries made room"
         );
-        assert!(cache.get(&format!("v{}", CAPACITY + 9), 0).is_some());
+        assert!(cache.get(&[&format!("v{}", CAPACITY + 9)], 0).is_some());
     }
 }

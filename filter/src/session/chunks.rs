@@ -45,18 +45,27 @@ pub fn split(name: &str, value: &str, max_len: usize) -> Vec<(String, String)> {
 }
 
 /// Reassemble from the request's cookies (all `Cookie` headers already parsed into pairs, in
-/// order). Unchunked `name` wins if present; else `name_0`, `name_1`, … contiguous from 0 (stop
-/// at the first gap). None if absent. Bound the work: at most 64 chunks.
+/// order). See [`parts`] for which cookies count.
+pub fn join(name: &str, cookies: &[(String, String)]) -> Option<String> {
+    parts(name, cookies.iter().map(|(n, v)| (n.as_str(), v.as_str()))).map(|p| p.concat())
+}
+
+/// The pieces of the sealed value, borrowed from the request's cookies, in order: unchunked
+/// `name` wins if present; else `name_0`, `name_1`, … contiguous from 0 (stop at the first
+/// gap). None if absent. Bound the work: at most 64 chunks.
 ///
 /// When a cookie name repeats (e.g. set for two paths) the first occurrence is used; a wrong
 /// pick just fails to open.
-pub fn join(name: &str, cookies: &[(String, String)]) -> Option<String> {
-    if let Some((_, value)) = cookies.iter().find(|(n, _)| n == name) {
-        return Some(value.clone());
-    }
+pub fn parts<'a>(
+    name: &str,
+    cookies: impl Iterator<Item = (&'a str, &'a str)>,
+) -> Option<Vec<&'a str>> {
     // One pass over the cookies instead of one search per index.
     let mut slots: [Option<&str>; MAX_CHUNKS] = [None; MAX_CHUNKS];
     for (cookie_name, value) in cookies {
+        if cookie_name == name {
+            return Some(vec![value]);
+        }
         let Some(index) = chunk_index(name, cookie_name) else {
             continue;
         };
@@ -65,10 +74,7 @@ pub fn join(name: &str, cookies: &[(String, String)]) -> Option<String> {
         }
     }
     let parts: Vec<&str> = slots.iter().map_while(|slot| *slot).collect();
-    if parts.is_empty() {
-        return None;
-    }
-    Some(parts.concat())
+    (!parts.is_empty()).then_some(parts)
 }
 
 /// Names of every cookie in the request that belongs to this session (`name`, `name_<digits>`),

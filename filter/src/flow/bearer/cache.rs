@@ -1,102 +1,86 @@
 //! The per-VM cache of verified bearer tokens, so an API client calling in a loop costs one RSA
-//! verification per token, not one per request.
+//! verification per token, not one per request, and one rendering of its identity headers.
 //!
-//! Keys are SHA-256 digests of the token: the cache never holds a usable credential, so a memory
-//! dump or a debug print of it hands out no tokens. Lookups compare digests in ordinary (not
-//! constant) time on purpose: learning the digest of someone's token does not help to forge it,
-//! that would take a SHA-256 preimage.
+//! Keys are the exact token bytes (see [`ExactCache`]): hashing a 9 KB Entra token with SHA-256
+//! inside wasm cost more than the rest of the request path together, so the lookup compares
+//! bytes instead. The cache therefore holds tokens, like the session cache holds sealed
+//! cookies: only ones that verified, for at most [`TTL_SECS`], in memory where the request
+//! carrying them already sat, and its `Debug` prints none of them.
 //!
 //! Only tokens whose signature and claims verified are stored. Rejected tokens are not cached
 //! (not even negatively): anyone can mint garbage at no cost, so negative entries would let a
 //! client flush the good ones out, and rejecting them is cheap anyway (malformed, foreign
 //! algorithm, unknown `kid`, wrong issuer or tenant are all refused before any RSA work).
 
-use std::collections::BTreeMap;
+use std::cell::OnceCell;
+use std::rc::Rc;
 
-use sha2::{Digest as _, Sha256};
+use crate::flow::exact_cache::ExactCache;
+use crate::flow::prepared::Prepared;
 
 use super::Verdict;
 
-/// How many tokens one VM remembers. A session holds at most a few KiB (200 group ids when a
-/// token is full), so the worst case is a few MiB per worker.
-pub const CAPACITY: usize = 1024;
+/// How many tokens one VM remembers. An entry holds the token, its identity and the headers
+/// rendered for it: with a full Entra token (200 groups, ~9 KB) about 25 KB, so at most ~6 MiB
+/// per worker. API clients reuse a token for its hour, so 256 distinct tokens per worker within
+/// [`TTL_SECS`] is a lot; past that, the cost is one RSA verification per evicted token.
+pub const CAPACITY: usize = 256;
 
 /// How long a verified token is trusted without checking it again, at most (its `exp` may end
 /// it sooner). This bounds how long a token keeps working after its signing key is withdrawn
 /// from the provider's key set.
 pub const TTL_SECS: u64 = 300;
 
-/// SHA-256 of the token bytes.
-pub type TokenDigest = [u8; 32];
+/// What the cache knows about one verified token.
+#[derive(Debug)]
+pub struct Checked {
+    /// What the token may do.
+    pub(super) verdict: Verdict,
+    /// The headers forwarding it sets, rendered by the first request that forwards it.
+    pub(super) prepared: OnceCell<Rc<Prepared>>,
+}
 
-/// The digest a token is cached under.
-pub fn digest(token: &str) -> TokenDigest {
-    Sha256::digest(token.as_bytes()).into()
+impl Checked {
+    /// A verdict not yet used to forward.
+    pub(super) fn new(verdict: Verdict) -> Self {
+        Checked {
+            verdict,
+            prepared: OnceCell::new(),
+        }
+    }
 }
 
 /// Verified tokens, per VM, so repeated calls with the same token do not run RSA again.
 /// Bounded at [`CAPACITY`]; when full, the entry stored first goes.
-#[derive(Debug, Default)]
-pub struct TokenCache {
-    entries: BTreeMap<TokenDigest, Entry>,
-    /// Insertion number → digest: the first key is the oldest entry.
-    order: BTreeMap<u64, TokenDigest>,
-    next: u64,
-}
-
 #[derive(Debug)]
-struct Entry {
-    verdict: Verdict,
-    valid_until: u64,
-    seq: u64,
+pub struct TokenCache(ExactCache<Rc<Checked>>);
+
+impl Default for TokenCache {
+    fn default() -> Self {
+        TokenCache(ExactCache::new(CAPACITY))
+    }
 }
 
 impl TokenCache {
-    /// The verdict for `key` while it is still valid at `now`; expired entries are dropped.
-    pub(super) fn get(&mut self, key: &TokenDigest, now: u64) -> Option<Verdict> {
-        let entry = self.entries.get(key)?;
-        if now < entry.valid_until {
-            return Some(entry.verdict.clone());
-        }
-        let seq = entry.seq;
-        self.entries.remove(key);
-        self.order.remove(&seq);
-        None
+    /// What is known about `token` while its entry is still valid at `now`.
+    pub(super) fn get(&self, token: &str, now: u64) -> Option<Rc<Checked>> {
+        self.0.get(&[token], now).cloned()
     }
 
-    /// Remember `verdict` for `key` until `valid_until` (Unix seconds), evicting the oldest
+    /// Remember `checked` for `token` until `valid_until` (Unix seconds), evicting the oldest
     /// entry when full.
-    pub(super) fn insert(&mut self, key: TokenDigest, verdict: Verdict, valid_until: u64) {
-        if let Some(old) = self.entries.remove(&key) {
-            self.order.remove(&old.seq);
-        }
-        while self.entries.len() >= CAPACITY {
-            let Some((_, oldest)) = self.order.pop_first() else {
-                break;
-            };
-            self.entries.remove(&oldest);
-        }
-        let seq = self.next;
-        self.next = self.next.wrapping_add(1);
-        self.order.insert(seq, key);
-        self.entries.insert(
-            key,
-            Entry {
-                verdict,
-                valid_until,
-                seq,
-            },
-        );
+    pub(super) fn insert(&mut self, token: &str, checked: Rc<Checked>, valid_until: u64) {
+        self.0.insert(token.to_string(), checked, valid_until);
     }
 
-    /// How many tokens are cached.
+    /// How many tokens are cached (expired ones until they are overwritten).
     pub fn len(&self) -> usize {
-        self.entries.len()
+        self.0.len()
     }
 
     /// Whether nothing is cached.
     pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
+        self.0.is_empty()
     }
 }
 
@@ -109,70 +93,66 @@ mod tests {
     #[cfg(all(target_arch = "wasm32", target_os = "unknown"))]
     use wasm_bindgen_test::wasm_bindgen_test as test;
 
-    fn allowed(user: &str) -> Verdict {
-        Verdict::Allowed(Box::new(Session {
+    fn allowed(user: &str) -> Rc<Checked> {
+        Rc::new(Checked::new(Verdict::Allowed(Box::new(Session {
             user: user.into(),
             ..Default::default()
-        }))
+        }))))
     }
 
-    fn user_of(verdict: Option<Verdict>) -> Option<String> {
-        match verdict {
-            Some(Verdict::Allowed(session)) => Some(session.user),
-            _ => None,
+    fn user_of(checked: Option<Rc<Checked>>) -> Option<String> {
+        match &checked?.verdict {
+            Verdict::Allowed(session) => Some(session.user.clone()),
+            Verdict::Denied { .. } => None,
         }
     }
 
     #[test]
     fn entries_live_until_their_deadline_and_not_a_second_longer() {
         let mut cache = TokenCache::default();
-        cache.insert(digest("a"), allowed("alice"), 100);
-        let cases = [
-            (0, Some("alice")),
-            (99, Some("alice")),
-            (100, None),
-            (99, None),
-        ];
-        for (now, want) in cases {
-            assert_eq!(
-                user_of(cache.get(&digest("a"), now)).as_deref(),
-                want,
-                "at {now}"
-            );
+        cache.insert("a", allowed("alice"), 100);
+        for (now, want) in [(0, Some("alice")), (99, Some("alice")), (100, None)] {
+            assert_eq!(user_of(cache.get("a", now)).as_deref(), want, "at {now}");
         }
-        assert!(cache.is_empty(), "an expired entry is dropped, not kept");
     }
 
     #[test]
     fn a_full_cache_evicts_the_oldest_entry_only() {
         let mut cache = TokenCache::default();
         for i in 0..CAPACITY {
-            cache.insert(digest(&i.to_string()), allowed(&i.to_string()), 1000);
+            cache.insert(&format!("token-{i}"), allowed(&i.to_string()), 1000);
         }
-        // Re-inserting an entry makes it the newest.
-        cache.insert(digest("0"), allowed("0"), 1000);
-        cache.insert(digest("new"), allowed("new"), 1000);
+        cache.insert("token-new", allowed("new"), 1000);
         assert_eq!(cache.len(), CAPACITY);
-        assert!(cache.get(&digest("1"), 0).is_none(), "oldest went");
-        for key in ["0", "2", "new"] {
-            assert_eq!(user_of(cache.get(&digest(key), 0)).as_deref(), Some(key));
+        assert!(cache.get("token-0", 0).is_none(), "oldest went");
+        let last = CAPACITY - 1;
+        for (token, user) in [
+            ("token-1".to_string(), "1".to_string()),
+            (format!("token-{last}"), last.to_string()),
+            ("token-new".to_string(), "new".to_string()),
+        ] {
+            assert_eq!(user_of(cache.get(&token, 0)), Some(user));
         }
     }
 
     #[test]
-    fn denials_are_cached_like_successes_and_keys_are_digests() {
+    fn denials_are_cached_like_successes_and_only_the_exact_token_hits() {
         let mut cache = TokenCache::default();
         let denied = Verdict::Denied {
             user: "bob".into(),
             denial: Denial::GroupOverage,
         };
-        cache.insert(digest("t"), denied, 10);
+        cache.insert("hdr.payload.sig", Rc::new(Checked::new(denied)), 10);
         assert!(matches!(
-            cache.get(&digest("t"), 5),
+            cache.get("hdr.payload.sig", 5).as_deref().map(|c| &c.verdict),
             Some(Verdict::Denied { user, denial: Denial::GroupOverage }) if user == "bob"
         ));
-        assert!(cache.get(&digest("u"), 5).is_none());
-        assert_ne!(digest("t"), digest("u"));
-        assert_eq!(digest("").len(), 32);
+        for other in ["hdr.payloaX.sig", "hdr.payload.sig ", "hdr.payload.si"] {
+            assert!(cache.get(other, 5).is_none(), "{other}");
+        }
+        assert!(
+            !format!("{cache:?}").contains("payload"),
+            "no token in Debug"
+        );
     }
 }

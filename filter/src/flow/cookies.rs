@@ -1,0 +1,115 @@
+//! The request's cookies as forwarding needs them, read in one pass: the session's sealed value
+//! (its chunks, borrowed) and the cookies that are not ours (to pass on). A signed-in browser
+//! sends ~10 KB of cookies with every request, so they are scanned once, not once per question.
+
+use crate::config::Config;
+use crate::session::chunks;
+use crate::words;
+
+use super::Request;
+
+/// What one pass over every `Cookie` header found.
+#[derive(Debug, Default)]
+pub struct RequestCookies<'a> {
+    /// The pieces of the session's sealed value, in order (see [`chunks::parts`]).
+    pub session: Option<Vec<&'a str>>,
+    /// Some cookie of ours (session, chunk, CSRF) was present.
+    pub ours: bool,
+    /// Every other cookie, trimmed, in order.
+    pub others: Vec<&'a str>,
+}
+
+impl<'a> RequestCookies<'a> {
+    /// Scan every `Cookie` header of `req` (HTTP/2 clients send one header per cookie).
+    pub fn scan(config: &Config, req: &'a Request) -> Self {
+        let mut pairs: Vec<(&str, &str)> = Vec::new();
+        let mut ours = false;
+        let mut others = Vec::new();
+        for (header, value) in &req.headers {
+            if !header.eq_ignore_ascii_case("cookie") {
+                continue;
+            }
+            for piece in words::split(value, b';') {
+                let trimmed = piece.trim();
+                if trimmed.is_empty() {
+                    continue;
+                }
+                let pair = trimmed
+                    .split_once('=')
+                    .map(|(n, v)| (n.trim(), v.trim().trim_matches('"')))
+                    .filter(|(n, _)| !n.is_empty());
+                match pair {
+                    Some((name, value)) if is_our_cookie(config, name) => {
+                        ours = true;
+                        pairs.push((name, value));
+                    }
+                    _ => others.push(trimmed),
+                }
+            }
+        }
+        RequestCookies {
+            session: chunks::parts(&config.cookie.name, pairs.into_iter()),
+            ours,
+            others,
+        }
+    }
+
+    /// The `Cookie` header the upstream gets: None when the request carries none of our cookies
+    /// (nothing to change); Some(None) when only ours were there; Some(Some(rest)) otherwise.
+    pub fn without_ours(&self) -> Option<Option<String>> {
+        if !self.ours {
+            return None;
+        }
+        Some((!self.others.is_empty()).then(|| self.others.join("; ")))
+    }
+}
+
+/// Whether a cookie name belongs to the filter: the session and its chunks, the CSRF cookie,
+/// and per-request CSRF cookies.
+pub fn is_our_cookie(config: &Config, cookie: &str) -> bool {
+    let name = config.cookie.name.as_str();
+    cookie == name
+        || cookie
+            .strip_prefix(name)
+            .and_then(|rest| rest.strip_prefix('_'))
+            .is_some_and(|rest| {
+                rest == "csrf"
+                    || rest.starts_with("csrf_")
+                    || (!rest.is_empty() && rest.bytes().all(|b| b.is_ascii_digit()))
+            })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    #[cfg(all(target_arch = "wasm32", target_os = "unknown"))]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
+
+    #[test]
+    fn only_the_filters_own_cookies_are_recognised() {
+        let config = Config::from_json(
+            br#"{"oidc_issuer_url":"https://login.microsoftonline.com/t/v2.0","client_id":"c","client_secret":"s",
+                "cookie_secret":"0123456789abcdef","email_domains":"*","clusters":{"login.microsoftonline.com":"e"}}"#,
+        )
+        .unwrap();
+        for ours in [
+            "_oauth2_proxy",
+            "_oauth2_proxy_0",
+            "_oauth2_proxy_12",
+            "_oauth2_proxy_csrf",
+            "_oauth2_proxy_csrf_0a1b2c3d",
+        ] {
+            assert!(is_our_cookie(&config, ours), "{ours}");
+        }
+        for theirs in [
+            "_oauth2_proxyx",
+            "_oauth2_proxy_",
+            "_oauth2_proxy_1a",
+            "_oauth2_proxy_session",
+            "session",
+            "oauth2_proxy",
+        ] {
+            assert!(!is_our_cookie(&config, theirs), "{theirs}");
+        }
+    }
+}
