@@ -63,6 +63,9 @@ wasm: rust-target
 lint:
 	cargo fmt --all --check
 	cargo clippy --workspace --all-targets -- -D warnings
+	# The fuzz crate is outside the workspace (cargo-fuzz wants nightly to run it), so nothing
+	# else compiles it: type-check it here so `make fuzz` cannot rot unnoticed.
+	cargo check --manifest-path $(ROOT)/fuzz/Cargo.toml --all-targets --target-dir $(ROOT)/target
 
 test: tools wasm lint test-v8
 	cargo test --workspace

@@ -17,4 +17,5 @@ pub mod settings;
 pub mod signin;
 pub mod stats;
 pub mod users;
+pub mod v8_loop;
 pub mod wrk;

@@ -205,6 +205,27 @@ fn facts(r: &Results) -> Vec<String> {
         ),
         Err(e) => format!("cold start: not measured: {e}"),
     });
+    out.push(match &r.v8 {
+        Ok((node, costs)) => {
+            let each: Vec<String> = costs
+                .iter()
+                .map(|c| {
+                    format!(
+                        "{} groups: floor {:.1} µs, entra-proxy-wasm {:.1} µs ({:+.1})",
+                        c.groups,
+                        c.floor_us,
+                        c.entra_us,
+                        c.entra_us - c.floor_us
+                    )
+                })
+                .collect();
+            format!(
+                "wasm time per signed-in request in V8 without Envoy (`bench/wasm-loop`, Node {node}, median of 3 loops): {}",
+                each.join("; ")
+            )
+        }
+        Err(e) => format!("wasm time in V8: not measured: {e}"),
+    });
     out.push(format!("bench wall time: {:.0} s", r.wall.as_secs_f64()));
     out
 }

@@ -231,6 +231,22 @@ pub fn run(settings: &Settings) -> Result<Results, String> {
     eprintln!("bench: cold start and per-VM memory");
     let (cold_start, vm) = crate::probe::cold_start_and_vm_memory(&config, &main_cookie, &logs);
 
+    eprintln!("bench: wasm time in V8 without Envoy");
+    // Not the overage user: its group list lives in Envoy's shared data, which the loop lacks.
+    let v8_cookies: Vec<(usize, PathBuf)> = COST_GROUPS
+        .into_iter()
+        .filter(|g| *g <= entra_proxy_wasm::flow::group_cache::MAX_COOKIE_GROUPS)
+        .map(|g| (g, logs.join(format!("cookie-g{g}.txt"))))
+        .filter(|(_, path)| path.exists())
+        .collect();
+    let v8 = crate::v8_loop::measure(
+        &root,
+        &logs,
+        (&entra_wasm, &empty_wasm),
+        &browser,
+        &v8_cookies,
+    );
+
     let find = |name: &str| -> Result<Measured, String> {
         if let Some(why) = skipped.get(name) {
             return Err(why.clone());
@@ -296,6 +312,7 @@ pub fn run(settings: &Settings) -> Result<Results, String> {
         leak,
         vm,
         cold_start,
+        v8,
         wall: started.elapsed(),
     })
 }

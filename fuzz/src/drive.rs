@@ -20,7 +20,8 @@ pub fn drive(input: &FlowInput, each: &mut dyn FnMut(&Outcome)) {
     };
     // Fresh per input, so one input's verdict cannot leak into the next.
     let bearer_cache = RefCell::new(TokenCache::default());
-    let session_cache = std::cell::RefCell::new(entra_proxy_wasm::flow::session_cache::SessionCache::default());
+    let session_cache =
+        std::cell::RefCell::new(entra_proxy_wasm::flow::session_cache::SessionCache::default());
     let ctx = Context {
         config: input.variant.config(),
         provider: (!input.no_provider).then_some(provider),

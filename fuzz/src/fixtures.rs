@@ -82,6 +82,8 @@ pub fn provider(fetched_at: u64) -> ProviderState {
         metadata,
         jwks: JWKS_JSON.to_string(),
         fetched_at,
+        // As if the last fetch was for an unknown `kid`: the same rate limit decides.
+        kid_refetched_at: fetched_at,
     };
     match ProviderState::from_record(record) {
         Ok(state) => state,

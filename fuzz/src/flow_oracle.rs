@@ -22,7 +22,15 @@ pub fn check(input: &FlowInput, outcome: &Outcome) {
         );
     }
     match &outcome.action {
-        Action::Forward { remove, set, .. } => check_forward(input, config, remove, set),
+        Action::Forward {
+            remove,
+            identity,
+            set,
+            ..
+        } => {
+            let set: Vec<(String, String)> = identity.iter().chain(set).cloned().collect();
+            check_forward(input, config, remove, &set)
+        }
         Action::Respond(response) => check_response(input, config, response),
         Action::Call { call, .. } | Action::Wait { call, .. } => check_call(input, config, call),
     }

@@ -94,10 +94,14 @@ fn main() {
 
     let first = flow::on_request(&ctx, &request(&raw), &mut rng);
     match &first.action {
-        Action::Forward { set, .. } => eprintln!(
+        Action::Forward { identity, set, .. } => eprintln!(
             "session-loop: forward with {} headers set ({} bytes)",
-            set.len(),
-            set.iter().map(|(k, v)| k.len() + v.len()).sum::<usize>()
+            identity.len() + set.len(),
+            identity
+                .iter()
+                .chain(set)
+                .map(|(k, v)| k.len() + v.len())
+                .sum::<usize>()
         ),
         other => {
             eprintln!("session-loop: the cookie does not give a session: {other:?}");
@@ -207,7 +211,13 @@ fn describe_session(config: &Config, raw: &[(String, Vec<u8>)], now: u64) {
 fn request(raw: &[(String, Vec<u8>)]) -> Request {
     Request::new(
         raw.iter()
-            .map(|(k, v)| (k.clone(), String::from_utf8_lossy(v).into_owned()))
+            // As the adapter: the host hands over fresh bytes, valid UTF-8 becomes a String
+            // without another copy.
+            .map(|(k, v)| {
+                let text = String::from_utf8(v.clone())
+                    .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
+                (k.clone(), text)
+            })
             .collect(),
     )
 }
