@@ -202,6 +202,7 @@ mod tests {
             }),
             vm: Err("skipped".into()),
             cold_start: Err("skipped".into()),
+            header_floor: Err("skipped".into()),
             v8: Err("skipped".into()),
             wall: Duration::ZERO,
         }

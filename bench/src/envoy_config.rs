@@ -26,6 +26,9 @@ pub struct BenchConfig {
     pub entra_wasm: PathBuf,
     /// Plugin configuration of row 3.
     pub entra_browser: Value,
+    /// The header changes row 3 makes, in the empty filter's line format (see
+    /// `bench/empty-filter`).
+    pub row3_changes: String,
     /// Plugin configuration of row 4.
     pub entra_bearer: Value,
     /// The emulator's `127.0.0.1:PORT`.
@@ -109,6 +112,11 @@ impl BenchConfig {
         match row {
             Row::Bare => vec![],
             Row::EmptyWasm => vec![wasm("bench-empty", &self.empty_wasm, None)],
+            Row::EmptyWasmHeaders => vec![wasm(
+                "bench-empty-headers",
+                &self.empty_wasm,
+                Some(&Value::String(self.row3_changes.clone())),
+            )],
             Row::EntraBrowser => vec![wasm(
                 "entra-proxy-wasm",
                 &self.entra_wasm,
@@ -197,9 +205,13 @@ fn wasm(name: &str, file: &Path, configuration: Option<&Value>) -> Value {
         },
     });
     if let Some(value) = configuration {
+        // A JSON string is handed over as its text, anything else as JSON.
+        let text = value
+            .as_str()
+            .map_or_else(|| value.to_string(), str::to_string);
         config["configuration"] = json!({
             "@type": "type.googleapis.com/google.protobuf.StringValue",
-            "value": value.to_string(),
+            "value": text,
         });
     }
     json!({
@@ -221,6 +233,7 @@ mod tests {
             empty_wasm: PathBuf::from("/w/empty.wasm"),
             entra_wasm: PathBuf::from("/w/entra.wasm"),
             entra_browser: json!({"client_id": "c"}),
+            row3_changes: "-cookie\nx-forwarded-user: u".into(),
             entra_bearer: json!({"client_id": "c", "skip_jwt_bearer_tokens": true}),
             entra_authority: "127.0.0.1:4444".into(),
             tenant_base: "http://127.0.0.1:4444/t".into(),

@@ -205,6 +205,20 @@ fn facts(r: &Results) -> Vec<String> {
         ),
         Err(e) => format!("cold start: not measured: {e}"),
     });
+    out.push(match (&r.header_floor, r.rps(Row::EntraBrowser), r.rps(Row::EmptyWasm)) {
+        (Ok((m, bytes)), Some(row3), Some(floor)) => match m.rps() {
+            Some(rps) => format!(
+                "the empty filter making row 3's header changes (remove the Cookie header, set its identity headers: {} bytes of values) runs at {} req/s = {:.2} × row 2; row 3 = {:.2} × that (what deciding adds on top of making those changes)",
+                thousands(*bytes as u64),
+                thousands(rps.round() as u64),
+                rps / floor,
+                row3 / rps
+            ),
+            None => "header floor: no runs".to_string(),
+        },
+        (Err(e), _, _) => format!("header floor: not measured: {e}"),
+        _ => "header floor: rows 2 and 3 not measured".to_string(),
+    });
     out.push(match &r.v8 {
         Ok((node, costs)) => {
             let each: Vec<String> = costs

@@ -167,6 +167,8 @@ pub struct Results {
     pub vm: Result<VmMemory, String>,
     /// Envoy start → first signed-in 200: (row 3 alone, bare Envoy alone).
     pub cold_start: Result<(Duration, Duration), String>,
+    /// The empty filter making row 3's header changes, and how many bytes of values it sets.
+    pub header_floor: Result<(Measured, usize), String>,
     /// The filter's wasm time per signed-in request in V8 without Envoy, with the Node version.
     pub v8: Result<(String, Vec<crate::v8_loop::V8Cost>), String>,
     /// Wall time of the whole bench.

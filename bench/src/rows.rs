@@ -15,6 +15,9 @@ pub enum Row {
     OAuth2,
     /// 6: Envoy's `envoy.filters.http.jwt_authn` with the same bearer token as row 4.
     JwtAuthn,
+    /// Not a row of the table: the empty filter making exactly row 3's header changes (remove
+    /// our cookies, set the identity headers), to show what those host calls cost by themselves.
+    EmptyWasmHeaders,
 }
 
 impl Row {
@@ -37,6 +40,7 @@ impl Row {
             Row::EntraBearer => 4,
             Row::OAuth2 => 5,
             Row::JwtAuthn => 6,
+            Row::EmptyWasmHeaders => 2,
         }
     }
 
@@ -49,6 +53,7 @@ impl Row {
             Row::EntraBearer => "entra_bearer",
             Row::OAuth2 => "oauth2",
             Row::JwtAuthn => "jwt_authn",
+            Row::EmptyWasmHeaders => "wasm_floor_headers",
         }
     }
 
@@ -61,6 +66,7 @@ impl Row {
             Row::EntraBearer => "entra-proxy-wasm, bearer token",
             Row::OAuth2 => "Envoy oauth2, valid cookies",
             Row::JwtAuthn => "Envoy jwt_authn, bearer token",
+            Row::EmptyWasmHeaders => "empty wasm filter making row 3's header changes",
         }
     }
 }

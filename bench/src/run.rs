@@ -58,11 +58,18 @@ pub fn run(settings: &Settings) -> Result<Results, String> {
     let mut bearer = browser.clone();
     bearer["skip_jwt_bearer_tokens"] = json!(true);
     let tenant_base = format!("{}/{DEFAULT_TENANT_ID}", entra.base_url());
+    // Rows 4 and 6 send it; its claims also give the header floor row 3's header values.
+    let bearer_token =
+        entra.mint_id_token(entra.id_token_claims(&username(MAIN_GROUPS), DEFAULT_CLIENT_ID));
+    let row3_changes = crate::header_floor::changes(&browser, &bearer_token)?;
+    let mut rows = Row::ALL.to_vec();
+    rows.push(Row::EmptyWasmHeaders);
     let mut config = BenchConfig {
-        rows: Row::ALL.to_vec(),
+        rows,
         empty_wasm: empty_wasm.clone(),
         entra_wasm: entra_wasm.clone(),
         entra_browser: browser.clone(),
+        row3_changes: row3_changes.clone(),
         entra_bearer: bearer,
         entra_authority: entra.authority(),
         tenant_base,
@@ -137,8 +144,6 @@ pub fn run(settings: &Settings) -> Result<Results, String> {
         .as_ref()
         .map(|s| cookie_header(&s.jar, is_oauth2_cookie))
         .map_err(Clone::clone);
-    let bearer_token =
-        entra.mint_id_token(entra.id_token_claims(&username(MAIN_GROUPS), DEFAULT_CLIENT_ID));
 
     // Loads: the six rows, then the group-cost loads (150 groups is row 3 itself).
     let cookie = |v: &str| vec![("Cookie".to_string(), v.to_string())];
@@ -151,7 +156,9 @@ pub fn run(settings: &Settings) -> Result<Results, String> {
         // Rows 1 and 2 carry row 3's cookies too: a browser sends them whatever the proxy, and
         // the floor must pay for parsing and copying the same bytes.
         let (headers, skip) = match row {
-            Row::Bare | Row::EmptyWasm | Row::EntraBrowser => (cookie(&main_cookie), None),
+            Row::Bare | Row::EmptyWasm | Row::EntraBrowser | Row::EmptyWasmHeaders => {
+                (cookie(&main_cookie), None)
+            }
             Row::EntraBearer => (bearer_headers.clone(), bearer_skip.clone()),
             Row::OAuth2 => match &oauth2_cookie {
                 Ok(c) => (cookie(c), None),
@@ -167,6 +174,16 @@ pub fn run(settings: &Settings) -> Result<Results, String> {
         };
         loads.push((load, skip));
     }
+    let header_floor = Row::EmptyWasmHeaders;
+    loads.push((
+        Load {
+            name: header_floor.listener().to_string(),
+            label: header_floor.label().to_string(),
+            row: header_floor,
+            headers: cookie(&main_cookie),
+        },
+        None,
+    ));
     // Each group count against the filter and against the floor with the same cookies, so the
     // difference is the filter's work and not the size of the request.
     for groups in COST_GROUPS.into_iter().filter(|g| *g != MAIN_GROUPS) {
@@ -312,6 +329,8 @@ pub fn run(settings: &Settings) -> Result<Results, String> {
         leak,
         vm,
         cold_start,
+        header_floor: find(Row::EmptyWasmHeaders.listener())
+            .map(|m| (m, crate::header_floor::value_bytes(&row3_changes))),
         v8,
         wall: started.elapsed(),
     })
