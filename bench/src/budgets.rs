@@ -60,25 +60,39 @@ pub fn judge(r: &Results) -> Vec<Budget> {
     let rps = |row| r.rps(row);
     let mut out = Vec::new();
 
-    out.push(match (rps(Row::EntraBrowser), rps(Row::EmptyWasm)) {
-        (Some(b), Some(f)) => Budget {
+    // Verdicts use the median of per-round ratios (steadier on a shared machine); the ratio of
+    // the medians in the table is shown next to it.
+    let paired = |a, b| r.paired(a, b);
+    let both = |p: f64, a: Row, b: Row| match (rps(a), rps(b)) {
+        (Some(x), Some(y)) => format!("{p:.3} (per-round median; ratio of medians {:.3})", x / y),
+        _ => format!("{p:.3}"),
+    };
+
+    out.push(match paired(Row::EntraBrowser, Row::EmptyWasm) {
+        Some(p) => Budget {
             rule: "row 3 ≥ 0.90 × row 2",
-            verdict: Verdict::of(b >= BROWSER_SHARE_OF_FLOOR * f),
-            detail: format!("row 3 / row 2 = {:.3}", b / f),
+            verdict: Verdict::of(p >= BROWSER_SHARE_OF_FLOOR),
+            detail: format!(
+                "row 3 / row 2 = {}",
+                both(p, Row::EntraBrowser, Row::EmptyWasm)
+            ),
         },
-        _ => not_measured("row 3 ≥ 0.90 × row 2", "row 2 or 3 not measured"),
+        None => not_measured("row 3 ≥ 0.90 × row 2", "row 2 or 3 not measured"),
     });
 
     out.push(
         match (
-            rps(Row::EntraBearer),
-            rps(Row::EmptyWasm),
-            rps(Row::JwtAuthn),
+            paired(Row::EntraBearer, Row::EmptyWasm),
+            paired(Row::EntraBearer, Row::JwtAuthn),
         ) {
-            (Some(b), Some(f), Some(j)) => Budget {
+            (Some(f), Some(j)) => Budget {
                 rule: "row 4 ≥ 0.85 × row 2 and ≥ row 6",
-                verdict: Verdict::of(b >= BEARER_SHARE_OF_FLOOR * f && b >= j),
-                detail: format!("row 4 / row 2 = {:.3}, row 4 / row 6 = {:.3}", b / f, b / j),
+                verdict: Verdict::of(f >= BEARER_SHARE_OF_FLOOR && j >= 1.0),
+                detail: format!(
+                    "row 4 / row 2 = {}, row 4 / row 6 = {}",
+                    both(f, Row::EntraBearer, Row::EmptyWasm),
+                    both(j, Row::EntraBearer, Row::JwtAuthn)
+                ),
             },
             _ => not_measured(
                 "row 4 ≥ 0.85 × row 2 and ≥ row 6",
@@ -87,13 +101,16 @@ pub fn judge(r: &Results) -> Vec<Budget> {
         },
     );
 
-    out.push(match (rps(Row::EntraBrowser), rps(Row::OAuth2)) {
-        (Some(b), Some(o)) => Budget {
+    out.push(match paired(Row::EntraBrowser, Row::OAuth2) {
+        Some(p) => Budget {
             rule: "row 3 ≥ row 5",
-            verdict: Verdict::of(b >= o),
-            detail: format!("row 3 / row 5 = {:.3}", b / o),
+            verdict: Verdict::of(p >= 1.0),
+            detail: format!(
+                "row 3 / row 5 = {}",
+                both(p, Row::EntraBrowser, Row::OAuth2)
+            ),
         },
-        _ => not_measured("row 3 ≥ row 5", "row 3 or 5 not measured"),
+        None => not_measured("row 3 ≥ row 5", "row 3 or 5 not measured"),
     });
 
     out.push(Budget {

@@ -44,6 +44,21 @@ impl Measured {
         median(&self.runs.iter().map(|r| r.p50_us).collect::<Vec<_>>())
     }
 
+    /// Median over the rounds of this load's req/s divided by `other`'s in the same round. The
+    /// loads of one round run seconds apart (rotated, so rows 2, 3 and 4 stay neighbours), so a
+    /// machine that is faster in one round than in the next cancels out of each ratio; on a
+    /// shared machine that moves by ±20% between runs this is steadier than a ratio of medians.
+    pub fn paired_ratio(&self, other: &Measured) -> Option<f64> {
+        let ratios: Vec<f64> = self
+            .runs
+            .iter()
+            .zip(&other.runs)
+            .filter(|(_, b)| b.rps > 0.0)
+            .map(|(a, b)| a.rps / b.rps)
+            .collect();
+        median(&ratios)
+    }
+
     /// Median of the rounds' 99th percentiles, microseconds.
     pub fn p99_us(&self) -> Option<f64> {
         median(&self.runs.iter().map(|r| r.p99_us).collect::<Vec<_>>())
@@ -188,6 +203,12 @@ impl Results {
     pub fn rps(&self, row: Row) -> Option<f64> {
         self.row(row).and_then(Measured::rps)
     }
+
+    /// `a`'s req/s over `b`'s, as the median of the per-round ratios (see
+    /// [`Measured::paired_ratio`]).
+    pub fn paired(&self, a: Row, b: Row) -> Option<f64> {
+        self.row(a)?.paired_ratio(self.row(b)?)
+    }
 }
 
 #[cfg(test)]
@@ -216,6 +237,27 @@ mod tests {
         assert_eq!(m.rps(), Some(200.0));
         assert_eq!(m.p50_us(), Some(3.0));
         assert_eq!(m.p99_us(), Some(6.0));
+    }
+
+    #[test]
+    fn paired_ratio_is_the_median_of_same_round_ratios() {
+        let load = |rates: &[f64]| {
+            let mut m = Measured::new(Load {
+                name: "x".into(),
+                label: "x".into(),
+                row: Row::Bare,
+                headers: vec![],
+            });
+            m.runs = rates.iter().map(|r| run(*r, 1.0)).collect();
+            m
+        };
+        // Round 3 ran on a slow machine for b only: its ratio is an outlier the median drops,
+        // while the ratio of the medians (100 / 100) would hide that a is 10% slower.
+        let a = load(&[90.0, 180.0, 100.0]);
+        let b = load(&[100.0, 200.0, 50.0]);
+        assert_eq!(a.paired_ratio(&b), Some(0.9));
+        assert_eq!(a.rps().zip(b.rps()).map(|(x, y)| x / y), Some(1.0));
+        assert_eq!(a.paired_ratio(&load(&[])), None);
     }
 
     #[test]

@@ -31,8 +31,8 @@ impl Settings {
     pub fn from_env() -> Result<Settings, String> {
         let root = entra_proxy_tests::paths::workspace_root();
         let settings = Settings {
-            seconds: number("BENCH_SECONDS", 4)?,
-            rounds: number("BENCH_ROUNDS", 5)?,
+            seconds: number("BENCH_SECONDS", 3)?,
+            rounds: number("BENCH_ROUNDS", 7)?,
             warmup_seconds: number("BENCH_WARMUP_SECONDS", 2)?,
             connections: number("BENCH_CONNECTIONS", 16)?,
             leak_requests: number("BENCH_LEAK_REQUESTS", 100_000)?,
