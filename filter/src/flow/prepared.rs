@@ -59,47 +59,116 @@ impl Prepared {
     }
 }
 
-/// The identity headers for a session, per configuration.
+/// The identity headers for a session, per configuration, in oauth2-proxy's order:
+/// `X-Forwarded-*`, `X-Forwarded-Access-Token`, `X-Auth-Request-*`, `Authorization`.
 pub fn identity_headers(config: &Config, session: &Session) -> Vec<(String, String)> {
     let h = config.headers;
-    let mut set = Vec::new();
     let groups = session.groups.join(",");
-    let mut push = |name: &str, value: Option<&str>| {
-        if let Some(value) = value.filter(|v| !v.is_empty()) {
-            set.push((name.to_string(), value.to_string()));
-        }
+    let access_token = session.access_token.as_deref();
+    // (prefix, suffix, value) for the headers each enabled family sets.
+    let family = |prefix: &'static str, with_token: bool| {
+        [
+            ("user", Some(session.user.as_str())),
+            ("email", session.email.as_deref()),
+            ("groups", Some(groups.as_str())),
+            ("preferred-username", session.preferred_username.as_deref()),
+            ("access-token", access_token.filter(|_| with_token)),
+        ]
+        .map(move |(suffix, value)| (prefix, suffix, value))
     };
+    let mut wanted = Vec::new();
     if h.pass_user_headers {
-        push("x-forwarded-user", Some(&session.user));
-        push("x-forwarded-email", session.email.as_deref());
-        push("x-forwarded-groups", Some(&groups));
-        push(
-            "x-forwarded-preferred-username",
-            session.preferred_username.as_deref(),
-        );
+        wanted.extend(family("x-forwarded-", false));
     }
     if h.pass_access_token {
-        push("x-forwarded-access-token", session.access_token.as_deref());
+        wanted.push(("x-forwarded-", "access-token", access_token));
     }
     if h.set_xauthrequest {
-        push("x-auth-request-user", Some(&session.user));
-        push("x-auth-request-email", session.email.as_deref());
-        push("x-auth-request-groups", Some(&groups));
-        push(
-            "x-auth-request-preferred-username",
-            session.preferred_username.as_deref(),
-        );
-        if h.pass_access_token {
-            push(
-                "x-auth-request-access-token",
-                session.access_token.as_deref(),
-            );
-        }
+        wanted.extend(family("x-auth-request-", h.pass_access_token));
     }
+    let mut set: Vec<(String, String)> = wanted
+        .into_iter()
+        .filter_map(|(prefix, suffix, value)| {
+            let value = value.filter(|v| !v.is_empty())?;
+            Some((format!("{prefix}{suffix}"), value.to_string()))
+        })
+        .collect();
     if h.pass_authorization_header {
         if let Some(token) = session.id_token.as_deref() {
             set.push(("authorization".to_string(), format!("Bearer {token}")));
         }
     }
     set
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    // `make test-v8` runs these in V8 (wasm32-unknown-unknown) through wasm-bindgen-test.
+    #[cfg(all(target_arch = "wasm32", target_os = "unknown"))]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
+
+    fn config(flags: &str) -> Config {
+        let json = format!(
+            r#"{{"oidc_issuer_url":"https://login.microsoftonline.com/t/v2.0","client_id":"c",
+                "client_secret":"s","cookie_secret":"0123456789abcdef","email_domains":"*",
+                "clusters":{{"login.microsoftonline.com":"e"}}{flags}}}"#
+        );
+        match Config::from_json(json.as_bytes()) {
+            Ok(config) => config,
+            Err(e) => panic!("{e}"),
+        }
+    }
+
+    fn names(config: &Config, session: &Session) -> Vec<String> {
+        identity_headers(config, session)
+            .into_iter()
+            .map(|(name, value)| format!("{name}={value}"))
+            .collect()
+    }
+
+    #[test]
+    fn identity_headers_follow_each_flag_in_oauth2_proxys_order() {
+        let session = Session {
+            user: "oid".into(),
+            email: Some("a@example.com".into()),
+            preferred_username: Some(String::new()),
+            groups: vec!["g1".into(), "g2".into()],
+            access_token: Some("at".into()),
+            id_token: Some("it".into()),
+            ..Default::default()
+        };
+        let everything = config(
+            r#","pass_access_token":true,"set_xauthrequest":true,"pass_authorization_header":true"#,
+        );
+        assert_eq!(
+            names(&everything, &session),
+            [
+                "x-forwarded-user=oid",
+                "x-forwarded-email=a@example.com",
+                "x-forwarded-groups=g1,g2",
+                "x-forwarded-access-token=at",
+                "x-auth-request-user=oid",
+                "x-auth-request-email=a@example.com",
+                "x-auth-request-groups=g1,g2",
+                "x-auth-request-access-token=at",
+                "authorization=Bearer it",
+            ],
+            "empty values (preferred_username here) are not sent"
+        );
+        let token_only = config(r#","pass_user_headers":false,"pass_access_token":true"#);
+        assert_eq!(
+            names(&token_only, &session),
+            ["x-forwarded-access-token=at"]
+        );
+        let xauth_without_token = config(r#","pass_user_headers":false,"set_xauthrequest":true"#);
+        assert_eq!(
+            names(&xauth_without_token, &session),
+            [
+                "x-auth-request-user=oid",
+                "x-auth-request-email=a@example.com",
+                "x-auth-request-groups=g1,g2",
+            ]
+        );
+    }
 }
