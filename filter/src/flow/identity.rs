@@ -44,6 +44,7 @@ pub fn session_from_claims(
         tenant: claims.tid.clone(),
         groups_ref: None,
         claims: extra,
+        groups_from_token: false,
     })
 }
 

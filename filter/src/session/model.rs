@@ -1,12 +1,19 @@
 //! What a signed-in browser carries between requests.
 
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
 use serde::{Deserialize, Serialize};
 
 use super::crypto::{open_json, seal_json, CookieCipher, CookieError, NONCE_LEN};
 
 /// The session stored (encrypted) in the session cookie. Field names are short because every
 /// byte ends up in a cookie header on every request.
+///
+/// Unknown fields are refused: a cookie written by a newer version of the filter (a rolling
+/// upgrade, a rollback) then means a fresh sign-in rather than a session silently read without
+/// something the newer version put there — such as the groups `seal` leaves in the token.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
 pub struct Session {
     /// Stable user id exposed as `X-Forwarded-User` (Entra: `oid`; generic OIDC: `sub`).
     #[serde(rename = "u")]
@@ -55,13 +62,35 @@ pub struct Session {
         skip_serializing_if = "std::collections::BTreeMap::is_empty"
     )]
     pub claims: std::collections::BTreeMap<String, String>,
+    /// Set only in the sealed form: `groups` was left out because the kept ID token lists the
+    /// same groups (see [`Session::seal`]). Never set on a session in use.
+    #[serde(rename = "gt", default, skip_serializing_if = "std::ops::Not::not")]
+    pub groups_from_token: bool,
 }
 
 impl Session {
     /// serde_json → raw deflate (miniz_oxide) → seal under `cookie_name`.
     ///
     /// The result may exceed one cookie; pass it to [`super::chunks::split`].
+    ///
+    /// When the session keeps its ID token and the token's `groups` claim is exactly the
+    /// session's group list, the list is left out and read back from the token on open: a
+    /// 150-group Entra session would otherwise carry its group ids twice (plainly and inside the
+    /// base64 token, where deflate cannot see the repetition), ~4 KB more on every request. The
+    /// token is trustworthy there for the same reason as the list: it was verified at sign-in
+    /// and is inside the same authenticated ciphertext.
     pub fn seal(&self, cipher: &CookieCipher, cookie_name: &str, nonce: [u8; NONCE_LEN]) -> String {
+        let groups_in_token = !self.groups.is_empty()
+            && self.groups_ref.is_none()
+            && self.id_token.as_deref().and_then(token_groups).as_ref() == Some(&self.groups);
+        if groups_in_token {
+            let compact = Session {
+                groups: Vec::new(),
+                groups_from_token: true,
+                ..self.clone()
+            };
+            return seal_json(cipher, cookie_name, &compact, nonce);
+        }
         seal_json(cipher, cookie_name, self, nonce)
     }
 
@@ -76,12 +105,33 @@ impl Session {
         value: &str,
         now: u64,
     ) -> Result<Session, CookieError> {
-        let session: Session = open_json(cipher, cookie_name, value)?;
+        let mut session: Session = open_json(cipher, cookie_name, value)?;
         if now >= session.expires_at {
             return Err(CookieError::Expired);
         }
+        if session.groups_from_token {
+            // Only `seal` sets the flag, after checking the token lists the groups.
+            session.groups = session
+                .id_token
+                .as_deref()
+                .and_then(token_groups)
+                .ok_or(CookieError::Encoding)?;
+            session.groups_from_token = false;
+        }
         Ok(session)
     }
+}
+
+/// The `groups` claim of a compact JWT's payload, when it has one. No signature check: callers
+/// only use tokens that were verified before they were sealed into the session.
+fn token_groups(token: &str) -> Option<Vec<String>> {
+    #[derive(Deserialize)]
+    struct Claims {
+        groups: Option<Vec<String>>,
+    }
+    let payload = token.split('.').nth(1)?;
+    let bytes = URL_SAFE_NO_PAD.decode(payload).ok()?;
+    serde_json::from_slice::<Claims>(&bytes).ok()?.groups
 }
 
 #[cfg(test)]
@@ -173,6 +223,68 @@ mod tests {
             let opened = Session::open(&cipher(), NAME, &sealed, session.created_at);
             assert_eq!(opened, Ok(session));
         }
+    }
+
+    /// A JWT-shaped token whose payload lists `groups` (the signature is noise: sealing trusts
+    /// tokens that were verified before).
+    fn id_token_listing(groups: &[String]) -> String {
+        let payload = serde_json::json!({"oid": guid(9999), "groups": groups, "name": "Ada"});
+        format!(
+            "{}.{}.{}",
+            b64url(br#"{"alg":"RS256","kid":"k"}"#),
+            b64url(payload.to_string().as_bytes()),
+            token("sig", 400).replace('.', "x")
+        )
+    }
+
+    #[test]
+    fn groups_listed_by_the_kept_id_token_are_sealed_once() {
+        let mut session = realistic(false);
+        session.id_token = Some(id_token_listing(&session.groups));
+        let sealed = session.seal(&cipher(), NAME, NONCE);
+        assert_eq!(
+            Session::open(&cipher(), NAME, &sealed, session.created_at),
+            Ok(session.clone()),
+            "the groups come back from the token"
+        );
+        let json = open_json::<serde_json::Value>(&cipher(), NAME, &sealed).unwrap();
+        assert_eq!(json.get("g"), None);
+        assert_eq!(json["gt"], true);
+        // Any difference between the lists keeps the session's own list in the cookie.
+        let mut other = session.clone();
+        other.groups.pop();
+        let longer = other.seal(&cipher(), NAME, NONCE);
+        assert!(
+            longer.len() > sealed.len() + 3000,
+            "{} vs {}",
+            longer.len(),
+            sealed.len()
+        );
+        assert_eq!(
+            Session::open(&cipher(), NAME, &longer, session.created_at),
+            Ok(other)
+        );
+        // The flag without a token that lists groups is not a session.
+        let mut broken = session.clone();
+        broken.groups.clear();
+        broken.groups_from_token = true;
+        broken.id_token = Some(token("id", 1536));
+        let sealed = seal_json(&cipher(), NAME, &broken, NONCE);
+        assert_eq!(
+            Session::open(&cipher(), NAME, &sealed, session.created_at),
+            Err(CookieError::Encoding)
+        );
+    }
+
+    #[test]
+    fn a_field_this_version_does_not_know_means_a_fresh_sign_in() {
+        let mut json = serde_json::to_value(small()).unwrap();
+        json["zz"] = serde_json::json!(1);
+        let sealed = seal_json(&cipher(), NAME, &json, NONCE);
+        assert_eq!(
+            Session::open(&cipher(), NAME, &sealed, 150),
+            Err(CookieError::Encoding)
+        );
     }
 
     #[test]
