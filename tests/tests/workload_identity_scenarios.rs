@@ -81,16 +81,7 @@ fn the_code_is_redeemed_with_the_service_account_token_instead_of_a_secret() {
         "{body}"
     );
     assert!(!body.contains("client_secret"), "{body}");
-    let id = test_idp::sign(
-        test_idp::key(0),
-        &test_idp::alice_claims(scenario.now(), &nonce),
-    );
-    scenario.host.respond(
-        call.token,
-        200,
-        &[],
-        test_idp::token_response(&id).as_bytes(),
-    );
+    scenario.answer_as_alice(&call, &nonce);
     assert_eq!(stream.local_response().unwrap().status, 302);
     assert!(
         !scenario

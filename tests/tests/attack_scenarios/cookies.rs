@@ -255,16 +255,7 @@ fn during_rotation_old_cookies_still_open_and_new_ones_are_sealed_with_the_newes
         &[("cookie", &format!("_oauth2_proxy_csrf={old_csrf}"))],
     );
     let call = rotating.only_call();
-    let token = test_idp::sign(
-        test_idp::key(0),
-        &test_idp::alice_claims(rotating.now(), &nonce),
-    );
-    rotating.host.respond(
-        call.token,
-        200,
-        &[],
-        test_idp::token_response(&token).as_bytes(),
-    );
+    rotating.answer_as_alice(&call, &nonce);
     let reply = stream.local_response().expect("callback reply");
     assert_eq!(reply.status, 302, "{}", reply.body_text());
     // … and what it issues is sealed with the newest secret only.
