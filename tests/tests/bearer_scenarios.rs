@@ -188,6 +188,27 @@ fn valid_token_is_forwarded_with_identity_without_spoofed_headers_or_any_callout
     );
     assert_eq!(scenario.counter("entra_proxy.bearer.valid"), 1);
     assert_eq!(scenario.counter("entra_proxy.session.valid"), 0);
+
+    // The same token again: served from the worker's cache, and logged only when verified.
+    let (_, action) = get(
+        &scenario,
+        "/api/items",
+        &[("authorization", &authorization)],
+    );
+    assert_eq!(action, Action::Continue);
+    assert_eq!(scenario.counter("entra_proxy.bearer.valid"), 2);
+    let verified: Vec<String> = scenario
+        .host
+        .logs()
+        .into_iter()
+        .map(|l| l.message)
+        .filter(|m| m.contains("bearer token verified"))
+        .collect();
+    assert_eq!(verified.len(), 1, "{verified:?}");
+    assert!(
+        verified[0].contains(&format!("user={ALICE_OID}")),
+        "{verified:?}"
+    );
     assert!(
         scenario
             .host

@@ -115,6 +115,7 @@ pub fn authenticate(ctx: &Context, req: &Request) -> Option<Outcome> {
         .try_borrow()
         .ok()
         .and_then(|c| c.get(token, ctx.now));
+    let fresh = cached.is_none();
     let checked = match cached {
         Some(checked) => checked,
         None => match verify(ctx.config, settings, &provider.keys, token, ctx.now) {
@@ -129,7 +130,24 @@ pub fn authenticate(ctx: &Context, req: &Request) -> Option<Outcome> {
         },
     };
     Some(match &checked.verdict {
-        Verdict::Allowed(session) => allow(ctx, req, session, &checked.prepared, token),
+        Verdict::Allowed(session) => {
+            let outcome = allow(ctx, req, session, &checked.prepared, token);
+            // Logged when a worker verifies the token, not on every request: formatting a line
+            // per request would cost the cached path more than the rest of it.
+            if fresh && outcome.log.is_none() {
+                outcome.with_log(
+                    LogLevel::Debug,
+                    format!(
+                        "bearer token verified: user={} tenant={} request_id={}",
+                        session.user,
+                        session.tenant.as_deref().unwrap_or("-"),
+                        req.request_id()
+                    ),
+                )
+            } else {
+                outcome
+            }
+        }
         Verdict::Denied { user, denial } => deny(req, user, denial),
     })
 }
