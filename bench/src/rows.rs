@@ -31,7 +31,7 @@ impl Row {
         Row::JwtAuthn,
     ];
 
-    /// The row number of the issue.
+    /// The row number of the issue (0 for the header floor, which is not a row of the table).
     pub fn number(self) -> usize {
         match self {
             Row::Bare => 1,
@@ -40,7 +40,7 @@ impl Row {
             Row::EntraBearer => 4,
             Row::OAuth2 => 5,
             Row::JwtAuthn => 6,
-            Row::EmptyWasmHeaders => 2,
+            Row::EmptyWasmHeaders => 0,
         }
     }
 

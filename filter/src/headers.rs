@@ -35,18 +35,11 @@ pub fn is_owned_header(name: &str) -> bool {
 /// All `name=value` pairs from every `Cookie` header, in order. HTTP/2 clients send one header
 /// per cookie, so every header must be read, not just the first. Malformed pieces are skipped.
 pub fn parse_cookies(headers: &[(String, String)]) -> Vec<(String, String)> {
-    cookie_pairs(headers)
-        .map(|(n, v)| (n.to_string(), v.to_string()))
-        .collect()
-}
-
-/// [`parse_cookies`] without copying: the pairs borrow from the headers. The signed-in path
-/// reads the session this way on every request.
-pub fn cookie_pairs(headers: &[(String, String)]) -> impl Iterator<Item = (&str, &str)> {
     headers
         .iter()
         .filter(|(name, _)| name.eq_ignore_ascii_case("cookie"))
-        .flat_map(|(_, value)| cookie_header_pairs(value))
+        .flat_map(|(_, value)| parse_cookie_header(value))
+        .collect()
 }
 
 /// The pairs of one `Cookie` header value.
@@ -56,14 +49,15 @@ pub fn parse_cookie_header(value: &str) -> impl Iterator<Item = (String, String)
 
 /// The pairs of one `Cookie` header value, borrowed.
 fn cookie_header_pairs(value: &str) -> impl Iterator<Item = (&str, &str)> {
-    crate::words::split(value, b';').filter_map(|piece| {
-        let (name, value) = piece.split_once('=')?;
-        let name = name.trim();
-        if name.is_empty() {
-            return None;
-        }
-        Some((name, value.trim().trim_matches('"')))
-    })
+    crate::words::split(value, b';').filter_map(cookie_pair)
+}
+
+/// One `name=value` piece of a `Cookie` header: name and value trimmed, the value unquoted.
+/// None for a piece without `=` or with an empty name.
+pub fn cookie_pair(piece: &str) -> Option<(&str, &str)> {
+    let (name, value) = piece.split_once('=')?;
+    let name = name.trim();
+    (!name.is_empty()).then(|| (name, value.trim().trim_matches('"')))
 }
 
 /// First value of a request header (case-insensitive name).

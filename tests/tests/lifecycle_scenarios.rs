@@ -195,6 +195,28 @@ fn allowed_groups_are_enforced_at_sign_in() {
     assert_eq!(scenario.counter("entra_proxy.authz.group_denied"), 1);
 }
 
+#[test]
+fn a_group_rule_added_after_sign_in_refuses_existing_sessions_on_every_request() {
+    // Alice (groups g-one, g-two) signs in while there is no group rule.
+    let before = Scenario::ready(config_with(json!({})));
+    let cookie = cookie_header_from(&before.sign_in("/", |_| {}));
+    // The rule changes (a new VM, empty caches); her cookie is still valid but she is not in
+    // it. The first request decides, the second is served from the worker's session cache:
+    // both must refuse, and neither reaches the upstream.
+    let after = Scenario::ready(config_with(json!({"allowed_groups": ["admins"]})));
+    for attempt in ["first", "cached"] {
+        let (stream, action) = after.request("GET", "/report", &[("cookie", &cookie)]);
+        assert_eq!(action, Action::Pause, "{attempt}");
+        assert_eq!(stream.local_response().unwrap().status, 403, "{attempt}");
+    }
+    assert_eq!(after.counter("entra_proxy.authz.group_denied"), 2);
+    assert_eq!(after.counter("entra_proxy.session.valid"), 0);
+    // A rule she is in lets the same cookie through.
+    let member = Scenario::ready(config_with(json!({"allowed_groups": ["G-TWO"]})));
+    let (_, action) = member.request("GET", "/report", &[("cookie", &cookie)]);
+    assert_eq!(action, Action::Continue);
+}
+
 fn overage(claims: &mut serde_json::Value) {
     let object = claims.as_object_mut().unwrap();
     object.remove("groups");

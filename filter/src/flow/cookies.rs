@@ -3,6 +3,7 @@
 //! sends ~10 KB of cookies with every request, so they are scanned once, not once per question.
 
 use crate::config::Config;
+use crate::headers::cookie_pair;
 use crate::session::chunks;
 use crate::words;
 
@@ -34,11 +35,7 @@ impl<'a> RequestCookies<'a> {
                 if trimmed.is_empty() {
                     continue;
                 }
-                let pair = trimmed
-                    .split_once('=')
-                    .map(|(n, v)| (n.trim(), v.trim().trim_matches('"')))
-                    .filter(|(n, _)| !n.is_empty());
-                match pair {
+                match cookie_pair(trimmed) {
                     Some((name, value)) if is_our_cookie(config, name) => {
                         ours = true;
                         pairs.push((name, value));
