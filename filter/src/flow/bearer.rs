@@ -327,7 +327,7 @@ fn allow(
         forward::forward_action(
             config,
             req,
-            &RequestCookies::scan(config, req),
+            &RequestCookies::scan(config, req).edit(),
             prepared,
             prepared.response.clone(),
         ),

@@ -51,14 +51,41 @@ impl<'a> RequestCookies<'a> {
         }
     }
 
-    /// The `Cookie` header the upstream gets: None when the request carries none of our cookies
-    /// (nothing to change); Some(None) when only ours were there; Some(Some(rest)) otherwise.
-    pub fn without_ours(&self) -> Option<Option<String>> {
-        if !self.ours {
-            return None;
+    /// What forwarding does to the `Cookie` header so the upstream never sees our cookies.
+    pub fn edit(&self) -> CookieEdit {
+        match (self.ours, self.others.is_empty()) {
+            (false, _) => CookieEdit::Keep,
+            (true, true) => CookieEdit::Remove,
+            (true, false) => CookieEdit::Set(self.others.join("; ")),
         }
-        Some((!self.others.is_empty()).then(|| self.others.join("; ")))
     }
+}
+
+/// The `Cookie` header the upstream gets. It depends only on the request's `Cookie` header and
+/// the cookie name, so a cached header can carry it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CookieEdit {
+    /// None of our cookies were sent: nothing to change.
+    Keep,
+    /// Only ours were sent: the header goes.
+    Remove,
+    /// The other cookies, in order, without ours.
+    Set(String),
+}
+
+/// The request's only `Cookie` header, when it has exactly one (what browsers send over
+/// HTTP/1.1); `None` when it has none or several.
+pub fn single_header(req: &Request) -> Option<&str> {
+    let mut found = None;
+    for (name, value) in &req.headers {
+        if name.eq_ignore_ascii_case("cookie") {
+            if found.is_some() {
+                return None;
+            }
+            found = Some(value.as_str());
+        }
+    }
+    found
 }
 
 /// Whether a cookie name belongs to the filter: the session and its chunks, the CSRF cookie,
@@ -81,6 +108,52 @@ mod tests {
     use super::*;
     #[cfg(all(target_arch = "wasm32", target_os = "unknown"))]
     use wasm_bindgen_test::wasm_bindgen_test as test;
+
+    fn config() -> Config {
+        Config::from_json(
+            br#"{"oidc_issuer_url":"https://login.microsoftonline.com/t/v2.0","client_id":"c","client_secret":"s",
+                "cookie_secret":"0123456789abcdef","email_domains":"*","clusters":{"login.microsoftonline.com":"e"}}"#,
+        )
+        .unwrap()
+    }
+
+    fn request(cookie_headers: &[&str]) -> Request {
+        let mut headers = vec![(":path".to_string(), "/".to_string())];
+        headers.extend(
+            cookie_headers
+                .iter()
+                .map(|v| ("cookie".to_string(), v.to_string())),
+        );
+        Request::new(headers)
+    }
+
+    #[test]
+    fn the_upstream_gets_every_cookie_but_ours() {
+        let config = config();
+        let edit = |headers: &[&str]| RequestCookies::scan(&config, &request(headers)).edit();
+        assert_eq!(edit(&[]), CookieEdit::Keep);
+        assert_eq!(edit(&["theme=dark"]), CookieEdit::Keep);
+        assert_eq!(
+            edit(&["_oauth2_proxy_0=a; _oauth2_proxy_1=b; _oauth2_proxy_csrf=c"]),
+            CookieEdit::Remove
+        );
+        assert_eq!(
+            edit(&[
+                "theme=dark; _oauth2_proxy=a",
+                "lang=en;_oauth2_proxy_csrf_1=x"
+            ]),
+            CookieEdit::Set("theme=dark; lang=en".into())
+        );
+    }
+
+    #[test]
+    fn only_a_lone_cookie_header_is_a_cache_key() {
+        assert_eq!(single_header(&request(&[])), None);
+        assert_eq!(single_header(&request(&["a=1; b=2"])), Some("a=1; b=2"));
+        assert_eq!(single_header(&request(&["a=1", "b=2"])), None);
+        let mixed_case = Request::new(vec![("Cookie".into(), "a=1".into())]);
+        assert_eq!(single_header(&mixed_case), Some("a=1"));
+    }
 
     #[test]
     fn only_the_filters_own_cookies_are_recognised() {

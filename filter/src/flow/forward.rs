@@ -10,10 +10,10 @@ use crate::session::crypto::CookieError;
 use crate::session::Session;
 
 use super::action::{Action, LogLevel, Outcome};
-use super::cookies::RequestCookies;
+use super::cookies::{self, CookieEdit, RequestCookies};
 use super::failure::Failure;
 use super::prepared::Prepared;
-use super::session_cache::Opened;
+use super::session_cache::{KnownHeader, Opened};
 use super::{group_cache, groups, refresh, Context, Request};
 
 /// Why a request has no usable session.
@@ -46,10 +46,30 @@ pub fn open_session(ctx: &Context, req: &Request) -> Result<Session, NoSession> 
 /// Open the request's session cookie, once per cookie value and worker: later requests with the
 /// same value share the opened session and the headers rendered for it.
 pub fn open_cached(ctx: &Context, req: &Request) -> Result<Rc<Opened>, NoSession> {
-    open_scanned(ctx, &RequestCookies::scan(ctx.config, req))
+    open_known(ctx, req).map(|known| known.opened)
 }
 
-/// [`open_cached`] with the request's cookies already scanned.
+/// The request's session and what forwarding does to its `Cookie` header: from the header cache
+/// when the browser sent this exact header before, else from a scan of its cookies.
+fn open_known(ctx: &Context, req: &Request) -> Result<KnownHeader, NoSession> {
+    let header = cookies::single_header(req);
+    if let Some(known) = header.and_then(|h| ctx.session_cache.borrow().header(h, ctx.now)) {
+        return Ok(known);
+    }
+    let scanned = RequestCookies::scan(ctx.config, req);
+    let known = KnownHeader {
+        opened: open_scanned(ctx, &scanned)?,
+        edit: scanned.edit(),
+    };
+    if let Some(header) = header {
+        ctx.session_cache
+            .borrow_mut()
+            .insert_header(header.to_owned(), known.clone());
+    }
+    Ok(known)
+}
+
+/// The session in the request's scanned cookies, opened once per sealed value and worker.
 fn open_scanned(ctx: &Context, cookies: &RequestCookies) -> Result<Rc<Opened>, NoSession> {
     let config = ctx.config;
     let parts = cookies.session.as_deref().ok_or(NoSession::Missing)?;
@@ -72,8 +92,7 @@ fn open_scanned(ctx: &Context, cookies: &RequestCookies) -> Result<Rc<Opened>, N
 
 /// Open the session; on success, forward (or refresh first when due).
 pub fn with_session(ctx: &Context, req: &Request) -> Result<Outcome, NoSession> {
-    let cookies = RequestCookies::scan(ctx.config, req);
-    let opened = open_scanned(ctx, &cookies)?;
+    let KnownHeader { opened, edit } = open_known(ctx, req)?;
     if let Some(outcome) = refresh::maybe_refresh(ctx, &opened.session)? {
         return Ok(outcome);
     }
@@ -94,7 +113,7 @@ pub fn with_session(ctx: &Context, req: &Request) -> Result<Outcome, NoSession> 
             )
         }
     };
-    Ok(forward_prepared(ctx, req, &cookies, &prepared, Vec::new()))
+    Ok(forward_prepared(ctx, req, &edit, &prepared, Vec::new()))
 }
 
 /// Forward with `session`'s identity, unless the group rule (which may have changed since
@@ -106,15 +125,15 @@ pub fn forward_or_deny(
     cookies: Vec<String>,
 ) -> Outcome {
     let prepared = Prepared::render(ctx.config, session);
-    let scanned = RequestCookies::scan(ctx.config, req);
-    forward_prepared(ctx, req, &scanned, &prepared, cookies)
+    let edit = RequestCookies::scan(ctx.config, req).edit();
+    forward_prepared(ctx, req, &edit, &prepared, cookies)
 }
 
 /// [`forward_or_deny`] with the session's headers already rendered.
 fn forward_prepared(
     ctx: &Context,
     req: &Request,
-    scanned: &RequestCookies,
+    edit: &CookieEdit,
     prepared: &Prepared,
     cookies: Vec<String>,
 ) -> Outcome {
@@ -134,7 +153,7 @@ fn forward_prepared(
         .collect();
     response.extend(prepared.response.iter().cloned());
     Outcome::new(
-        forward_action(ctx.config, req, scanned, prepared, response),
+        forward_action(ctx.config, req, edit, prepared, response),
         Metric::SessionValid,
     )
 }
@@ -143,7 +162,11 @@ fn forward_prepared(
 pub fn anonymous(config: &Config, req: &Request, metric: Metric) -> Outcome {
     let mut remove = strip_list(config, req);
     let mut set = Vec::new();
-    strip_our_cookies(&RequestCookies::scan(config, req), &mut remove, &mut set);
+    strip_our_cookies(
+        &RequestCookies::scan(config, req).edit(),
+        &mut remove,
+        &mut set,
+    );
     Outcome::new(
         Action::Forward {
             remove,
@@ -159,7 +182,7 @@ pub fn anonymous(config: &Config, req: &Request, metric: Metric) -> Outcome {
 pub fn forward_action(
     config: &Config,
     req: &Request,
-    cookies: &RequestCookies,
+    cookies: &CookieEdit,
     prepared: &Prepared,
     response: Vec<(String, String)>,
 ) -> Action {
@@ -207,16 +230,11 @@ fn same_header(a: &str, b: &str) -> bool {
 
 /// The upstream never needs our cookies, and an upstream that logs request headers would
 /// otherwise write working sessions into its logs.
-fn strip_our_cookies(
-    cookies: &RequestCookies,
-    remove: &mut Vec<String>,
-    set: &mut Vec<(String, String)>,
-) {
-    if let Some(cookie) = cookies.without_ours() {
-        match cookie {
-            Some(rest) => set.push(("cookie".to_string(), rest)),
-            None => remove.push("cookie".to_string()),
-        }
+fn strip_our_cookies(edit: &CookieEdit, remove: &mut Vec<String>, set: &mut Vec<(String, String)>) {
+    match edit {
+        CookieEdit::Keep => {}
+        CookieEdit::Remove => remove.push("cookie".to_string()),
+        CookieEdit::Set(rest) => set.push(("cookie".to_string(), rest.clone())),
     }
 }
 
@@ -315,6 +333,18 @@ mod tests {
             [("cookie".to_string(), "theme=dark; lang=en".to_string())]
         );
         assert_eq!(session_cache.borrow().len(), 1);
+        assert_eq!(
+            session_cache.borrow().headers_len(),
+            2,
+            "one per Cookie header"
+        );
+        // The same headers again are header-cache hits with the same answers.
+        for (req, cookie_set) in [(&first, vec![]), (&second, set)] {
+            let (_, again, set) = forwarded(with_session(&ctx, req).unwrap());
+            assert!(Rc::ptr_eq(&identity, &again));
+            assert_eq!(set, cookie_set);
+        }
+        assert_eq!(session_cache.borrow().headers_len(), 2);
         // The same value one byte shorter is another (invalid) cookie, not a cache hit.
         let cut = request(&format!("_oauth2_proxy={}", &sealed[..sealed.len() - 1]));
         assert!(matches!(

@@ -5,19 +5,29 @@
 //! Only values that opened successfully are stored, the key is the whole value (compared byte
 //! for byte, see [`ExactCache`]), and expiry is checked on every hit. A config change builds a
 //! new VM and with it an empty cache.
+//!
+//! In front of it sits a second map keyed by the whole `Cookie` header: a browser sends the same
+//! header again and again, and a hit there replaces the scan for our chunks (a pass over ~10 KB)
+//! and the session-value comparison with one comparison. What forwarding does to that header
+//! ([`CookieEdit`]) depends only on its bytes, so it is stored with it.
 
 use std::cell::OnceCell;
 use std::rc::Rc;
 
 use crate::session::Session;
 
+use super::cookies::CookieEdit;
 use super::exact_cache::{ExactCache, KeyParts};
 use super::prepared::Prepared;
 
-/// Entries kept per worker. An entry holds the sealed value, the session and its rendered
-/// headers: ~40 KB for a 150-group session that keeps its ID token (11.6 KB of cookies), so at
-/// most ~10 MiB per worker, and a few KB for ordinary sessions.
+/// Sessions kept per worker. An entry holds the sealed value, the session and its rendered
+/// headers: ~40 KB for a 150-group session that keeps its ID token (7.3 KB of cookies, 14.7 KB
+/// of headers), so at most ~10 MiB per worker, and a few KB for ordinary sessions.
 pub const CAPACITY: usize = 256;
+
+/// `Cookie` headers kept per worker: each holds the header's bytes (the session's cookies plus
+/// the site's own) and a shared handle on its session, so ~8 KB for the session above.
+pub const HEADER_CAPACITY: usize = 256;
 
 /// A session opened from its cookie.
 #[derive(Debug)]
@@ -39,13 +49,28 @@ impl Opened {
     }
 }
 
+/// A whole `Cookie` header seen before.
+#[derive(Debug, Clone)]
+pub struct KnownHeader {
+    /// The session its chunks open to.
+    pub opened: Rc<Opened>,
+    /// The `Cookie` header the upstream gets instead.
+    pub edit: CookieEdit,
+}
+
 /// The cache.
 #[derive(Debug)]
-pub struct SessionCache(ExactCache<Rc<Opened>>);
+pub struct SessionCache {
+    sessions: ExactCache<Rc<Opened>>,
+    headers: ExactCache<KnownHeader>,
+}
 
 impl Default for SessionCache {
     fn default() -> Self {
-        SessionCache(ExactCache::new(CAPACITY))
+        SessionCache {
+            sessions: ExactCache::new(CAPACITY),
+            headers: ExactCache::new(HEADER_CAPACITY),
+        }
     }
 }
 
@@ -53,23 +78,39 @@ impl SessionCache {
     /// The session sealed in `value` (given as the cookie's chunks), if it was opened before and
     /// has not expired.
     pub fn get(&self, value: KeyParts, now: u64) -> Option<Rc<Opened>> {
-        self.0.get(value, now).cloned()
+        self.sessions.get(value, now).cloned()
     }
 
     /// Remember an opened session until it expires; the oldest entry makes room.
     pub fn insert(&mut self, value: String, opened: Rc<Opened>) {
         let expires_at = opened.session.expires_at;
-        self.0.insert(value, opened, expires_at);
+        self.sessions.insert(value, opened, expires_at);
     }
 
-    /// Number of entries.
+    /// What exactly this `Cookie` header was found to hold, while its session has not expired.
+    pub fn header(&self, header: &str, now: u64) -> Option<KnownHeader> {
+        self.headers.get(&[header], now).cloned()
+    }
+
+    /// Remember a `Cookie` header whose session opened, until that session expires.
+    pub fn insert_header(&mut self, header: String, known: KnownHeader) {
+        let expires_at = known.opened.session.expires_at;
+        self.headers.insert(header, known, expires_at);
+    }
+
+    /// Number of sessions.
     pub fn len(&self) -> usize {
-        self.0.len()
+        self.sessions.len()
     }
 
-    /// Whether the cache is empty.
+    /// Number of `Cookie` headers.
+    pub fn headers_len(&self) -> usize {
+        self.headers.len()
+    }
+
+    /// Whether no session is cached.
     pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
+        self.sessions.is_empty()
     }
 }
 
