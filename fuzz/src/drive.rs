@@ -31,6 +31,7 @@ pub fn drive(input: &FlowInput, each: &mut dyn FnMut(&Outcome)) {
         store_prefix: "fuzz",
         bearer_cache: &bearer_cache,
         session_cache: &session_cache,
+        known_cookie: None,
     };
     let req = Request::new(input.headers.clone());
     let mut rng = Counter::new(input.entropy_fails);

@@ -89,6 +89,7 @@ fn main() {
         store_prefix: STORE_PREFIX,
         bearer_cache: &bearer_cache,
         session_cache: &session_cache,
+        known_cookie: None,
     };
     let mut rng = NoEntropy(0);
 

@@ -11,6 +11,7 @@ use proxy_wasm::hostcalls;
 use proxy_wasm::traits::{Context, HttpContext};
 use proxy_wasm::types::{Action as HostAction, MapType};
 
+use crate::flow::session_cache::{KnownHeader, SessionCache};
 use crate::flow::{self, Action, OutboundCall, Outcome, Pending, Request};
 
 use super::entropy::HostEntropy;
@@ -34,15 +35,18 @@ impl Exchange {
         &self,
         provider: Option<&'a flow::ProviderState>,
         shared: &'a Shared,
+        now: u64,
+        known_cookie: Option<KnownHeader>,
     ) -> flow::Context<'a> {
         flow::Context {
             config: &shared.config,
             provider,
-            now: now(),
+            now,
             store: &HostStore,
             store_prefix: &shared.prefix,
             bearer_cache: &shared.bearer_cache,
             session_cache: &shared.session_cache,
+            known_cookie,
         }
     }
 
@@ -126,7 +130,7 @@ impl Exchange {
         // Re-read the shared record: another worker may have just fetched new keys (after a
         // rotation), and the unknown-kid rate limit must be the same for every worker.
         let provider = shared.provider(true);
-        let ctx = self.context(provider.as_deref(), &shared);
+        let ctx = self.context(provider.as_deref(), &shared, now(), None);
         let outcome =
             flow::on_call_response(&ctx, &self.request, pending, response, &mut HostEntropy);
         Some(self.execute(outcome))
@@ -195,17 +199,16 @@ impl HttpContext for Http {
         let mut exchange = self.exchange.borrow_mut();
         // Bytes, not strings: the SDK's string accessor panics (killing the VM) on a header
         // value that is not UTF-8, and any client can send one.
-        let headers = match hostcalls::get_map_bytes(MapType::HttpRequestHeaders) {
-            Ok(pairs) => pairs.into_iter().map(|(k, v)| (k, text(v))).collect(),
-            Err(_) => {
-                let outcome = flow::bad_request(&exchange.request);
-                return exchange.execute(outcome);
-            }
+        let Ok(pairs) = hostcalls::get_map_bytes(MapType::HttpRequestHeaders) else {
+            let outcome = flow::bad_request(&exchange.request);
+            return exchange.execute(outcome);
         };
-        exchange.request = Request::new(headers);
         let shared = exchange.shared.clone();
+        let now = now();
+        let (headers, known_cookie) = request_headers(pairs, &shared.session_cache.borrow(), now);
+        exchange.request = Request::new(headers);
         let provider = shared.provider(false);
-        let ctx = exchange.context(provider.as_deref(), &shared);
+        let ctx = exchange.context(provider.as_deref(), &shared, now, known_cookie);
         let outcome = flow::on_request(&ctx, &exchange.request, &mut HostEntropy);
         let action = exchange.execute(outcome);
         drop(exchange);
@@ -229,6 +232,40 @@ impl HttpContext for Http {
     }
 }
 
+/// The request's headers as text, and what the session cache knows about its lone `Cookie`
+/// header. A hit means the header's bytes equal a stored header, which is text, so they skip
+/// the UTF-8 check: a signed-in browser's ~7 KB of cookies are then read once per request (by
+/// the cache's comparison), not twice.
+fn request_headers(
+    pairs: Vec<(String, Vec<u8>)>,
+    cache: &SessionCache,
+    now: u64,
+) -> (Vec<(String, String)>, Option<KnownHeader>) {
+    let mut cookies = pairs.iter().filter(|(name, _)| is_cookie(name));
+    let known = match (cookies.next(), cookies.next()) {
+        (Some((_, value)), None) => cache.header(value, now),
+        _ => None,
+    };
+    let headers = pairs
+        .into_iter()
+        .map(|(name, value)| {
+            let value = if known.is_some() && is_cookie(&name) {
+                // SAFETY: the cache compared these bytes in full with a key it stores as `str`
+                // (see `ExactCache::get`), so they are valid UTF-8.
+                unsafe { String::from_utf8_unchecked(value) }
+            } else {
+                text(value)
+            };
+            (name, value)
+        })
+        .collect();
+    (headers, known)
+}
+
+fn is_cookie(name: &str) -> bool {
+    name.eq_ignore_ascii_case("cookie")
+}
+
 /// A header value as text without copying it when it is valid UTF-8 (almost always); other
 /// bytes become U+FFFD, so no value can make the filter fail.
 fn text(bytes: Vec<u8>) -> String {
@@ -239,4 +276,60 @@ fn text(bytes: Vec<u8>) -> String {
         return unsafe { String::from_utf8_unchecked(bytes) };
     }
     String::from_utf8(bytes).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::flow::cookies::CookieEdit;
+    use crate::flow::session_cache::Opened;
+    use crate::session::Session;
+
+    const HEADER: &str = "theme=dark; _oauth2_proxy=sealed-value";
+
+    fn cache() -> SessionCache {
+        let mut cache = SessionCache::default();
+        let opened = Rc::new(Opened::new(Session {
+            user: "alice".into(),
+            expires_at: 100,
+            ..Default::default()
+        }));
+        let edit = CookieEdit::Set("theme=dark".into());
+        cache.insert_header(HEADER.into(), KnownHeader { opened, edit });
+        cache
+    }
+
+    fn pairs(cookies: &[&[u8]]) -> Vec<(String, Vec<u8>)> {
+        let mut pairs = vec![(":path".to_string(), b"/".to_vec())];
+        pairs.extend(cookies.iter().map(|c| ("cookie".to_string(), c.to_vec())));
+        pairs
+    }
+
+    #[test]
+    fn a_known_cookie_header_comes_back_with_its_session_and_as_text() {
+        let (headers, known) = request_headers(pairs(&[HEADER.as_bytes()]), &cache(), 99);
+        let known = known.expect("the same bytes are a hit");
+        assert_eq!(known.opened.session.user, "alice");
+        assert_eq!(known.edit, CookieEdit::Set("theme=dark".into()));
+        assert_eq!(headers[1], ("cookie".to_string(), HEADER.to_string()));
+    }
+
+    #[test]
+    fn anything_else_is_checked_as_before_and_left_to_the_flow() {
+        let cache = cache();
+        // Expired, two Cookie headers, other bytes (one of them not UTF-8): no hit.
+        assert!(request_headers(pairs(&[HEADER.as_bytes()]), &cache, 100)
+            .1
+            .is_none());
+        let twice = pairs(&[HEADER.as_bytes(), HEADER.as_bytes()]);
+        assert!(request_headers(twice, &cache, 99).1.is_none());
+        let mut bad = HEADER.as_bytes().to_vec();
+        bad[3] = 0xff;
+        let (headers, known) = request_headers(pairs(&[&bad]), &cache, 99);
+        assert!(known.is_none());
+        assert_eq!(
+            headers[1].1,
+            "the\u{fffd}e=dark; _oauth2_proxy=sealed-value"
+        );
+    }
 }

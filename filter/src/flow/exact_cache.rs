@@ -49,8 +49,9 @@ impl<V> ExactCache<V> {
         }
     }
 
-    /// The value stored for exactly `parts` (concatenated), while `now` is before its end.
-    pub fn get(&self, parts: KeyParts, now: u64) -> Option<&V> {
+    /// The value stored for exactly `parts` (concatenated), while `now` is before its end. The
+    /// parts may be bytes not yet known to be text: a hit proves they are the stored key's text.
+    pub fn get<P: AsRef<[u8]>>(&self, parts: &[P], now: u64) -> Option<&V> {
         let fingerprint = fingerprint(parts);
         let slot = self.slots.get(*self.index.get(&fingerprint)?)?;
         (slot.fingerprint == fingerprint && now < slot.valid_until && equals(&slot.key, parts))
@@ -111,14 +112,14 @@ impl<V> fmt::Debug for ExactCache<V> {
 
 /// FNV-1a over the total length and up to [`FINGERPRINT_BYTES`] from each end of the key. Not
 /// collision resistant, and it need not be: a hit still compares the whole key.
-fn fingerprint(parts: KeyParts) -> u64 {
+fn fingerprint<P: AsRef<[u8]>>(parts: &[P]) -> u64 {
     const PRIME: u64 = 0x0000_0100_0000_01b3;
     let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
     let mut mix = |byte: u8| {
         hash ^= u64::from(byte);
         hash = hash.wrapping_mul(PRIME);
     };
-    let total: usize = parts.iter().map(|p| p.len()).sum();
+    let total: usize = parts.iter().map(|p| p.as_ref().len()).sum();
     for byte in (total as u64).to_le_bytes() {
         mix(byte);
     }
@@ -130,9 +131,10 @@ fn fingerprint(parts: KeyParts) -> u64 {
     for (from, to) in ranges {
         let mut offset = 0;
         for part in parts {
+            let part = part.as_ref();
             let start = from.max(offset) - offset;
             let end = to.min(offset + part.len()).saturating_sub(offset);
-            for &byte in part.as_bytes().get(start..end).unwrap_or_default() {
+            for &byte in part.get(start..end).unwrap_or_default() {
                 mix(byte);
             }
             offset += part.len();
@@ -142,18 +144,19 @@ fn fingerprint(parts: KeyParts) -> u64 {
 }
 
 /// Whether `key` is exactly the concatenation of `parts`.
-fn equals(key: &str, parts: KeyParts) -> bool {
-    let total: usize = parts.iter().map(|p| p.len()).sum();
+fn equals<P: AsRef<[u8]>>(key: &str, parts: &[P]) -> bool {
+    let total: usize = parts.iter().map(|p| p.as_ref().len()).sum();
     if total != key.len() {
         return false;
     }
     let mut rest = key.as_bytes();
     for part in parts {
+        let part = part.as_ref();
         // The lengths add up (checked above), so this never fails; no panic path either way.
         let Some((here, after)) = rest.split_at_checked(part.len()) else {
             return false;
         };
-        if !crate::words::equal(here, part.as_bytes()) {
+        if !crate::words::equal(here, part) {
             return false;
         }
         rest = after;
@@ -193,7 +196,12 @@ mod tests {
         assert_eq!(cache.get(&[&forged], 0), None);
         assert_eq!(cache.get(&[&key[1..]], 0), None);
         assert_eq!(cache.get(&[key, "x"], 0), None);
-        assert_eq!(cache.get(&[], 0), None);
+        assert_eq!(cache.get::<&str>(&[], 0), None);
+        // Raw bytes find the same entry; bytes that are not the key (here not even UTF-8) miss.
+        assert_eq!(cache.get(&[key.as_bytes()], 99), Some(&7));
+        let mut bad = key.as_bytes().to_vec();
+        bad[40] = 0xff;
+        assert_eq!(cache.get(&[bad.as_slice()], 99), None);
     }
 
     #[test]

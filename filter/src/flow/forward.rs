@@ -52,8 +52,12 @@ pub fn open_cached(ctx: &Context, req: &Request) -> Result<Rc<Opened>, NoSession
 /// The request's session and what forwarding does to its `Cookie` header: from the header cache
 /// when the browser sent this exact header before, else from a scan of its cookies.
 fn open_known(ctx: &Context, req: &Request) -> Result<KnownHeader, NoSession> {
+    if let Some(known) = &ctx.known_cookie {
+        return Ok(known.clone());
+    }
     let header = cookies::single_header(req);
-    if let Some(known) = header.and_then(|h| ctx.session_cache.borrow().header(h, ctx.now)) {
+    let cached = header.and_then(|h| ctx.session_cache.borrow().header(h.as_bytes(), ctx.now));
+    if let Some(known) = cached {
         return Ok(known);
     }
     let scanned = RequestCookies::scan(ctx.config, req);
@@ -304,6 +308,7 @@ mod tests {
             store_prefix: "p",
             bearer_cache: &bearer,
             session_cache: &session_cache,
+            known_cookie: None,
         };
         let first = request(&format!("_oauth2_proxy={sealed}"));
         let second = request(&format!("theme=dark; _oauth2_proxy={sealed}; lang=en"));

@@ -68,6 +68,10 @@ pub struct Context<'a> {
     pub bearer_cache: &'a RefCell<bearer::TokenCache>,
     /// Per-VM cache of opened session cookies.
     pub session_cache: &'a RefCell<session_cache::SessionCache>,
+    /// The request's lone `Cookie` header as the adapter found it in `session_cache` before
+    /// turning it into text (a hit there is what lets it skip the UTF-8 check); the flow looks
+    /// it up itself when this is `None`.
+    pub known_cookie: Option<session_cache::KnownHeader>,
 }
 
 /// Decide what to do with a request whose headers just arrived.

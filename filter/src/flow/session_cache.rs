@@ -88,7 +88,8 @@ impl SessionCache {
     }
 
     /// What exactly this `Cookie` header was found to hold, while its session has not expired.
-    pub fn header(&self, header: &str, now: u64) -> Option<KnownHeader> {
+    /// Raw header bytes are fine: a hit means they equal a stored header, which is text.
+    pub fn header(&self, header: &[u8], now: u64) -> Option<KnownHeader> {
         self.headers.get(&[header], now).cloned()
     }
 
