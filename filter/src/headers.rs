@@ -23,6 +23,11 @@ pub const OWNED_HEADERS: &[&str] = &[
 /// equal to `-`, because many upstream frameworks (CGI, WSGI, PHP) fold `X_Forwarded_User` and
 /// `X-Forwarded-User` into the same variable.
 pub fn is_owned_header(name: &str) -> bool {
+    // Every owned name starts with `x` or `a`: most request headers (pseudo-headers, `cookie`,
+    // `accept…` aside) are told apart by their first byte, on every request.
+    if !matches!(name.as_bytes().first(), Some(b'x' | b'X' | b'a' | b'A')) {
+        return false;
+    }
     OWNED_HEADERS.iter().any(|owned| {
         owned.len() == name.len()
             && owned.bytes().zip(name.bytes()).all(|(o, n)| {
@@ -184,6 +189,13 @@ mod tests {
             "x-auth-request-groups",
         ] {
             assert!(is_owned_header(name), "{name}");
+        }
+        // Also guards the first-byte shortcut against a new name that starts elsewhere.
+        for name in OWNED_HEADERS {
+            assert!(is_owned_header(name), "{name}");
+            assert!(is_owned_header(
+                &name.to_ascii_uppercase().replace('-', "_")
+            ));
         }
         for name in [
             "x-forwarded-for",

@@ -110,35 +110,41 @@ impl<V> fmt::Debug for ExactCache<V> {
     }
 }
 
-/// FNV-1a over the total length and up to [`FINGERPRINT_BYTES`] from each end of the key. Not
-/// collision resistant, and it need not be: a hit still compares the whole key.
+/// The total length and up to [`FINGERPRINT_BYTES`] from each end of the key, mixed eight bytes
+/// at a time (FNV-style multiply). Not collision resistant, and it need not be: a hit still
+/// compares the whole key. The ends are first gathered into one buffer, because a chunked key
+/// may split them anywhere.
 fn fingerprint<P: AsRef<[u8]>>(parts: &[P]) -> u64 {
     const PRIME: u64 = 0x0000_0100_0000_01b3;
-    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    let mut mix = |byte: u8| {
-        hash ^= u64::from(byte);
-        hash = hash.wrapping_mul(PRIME);
-    };
     let total: usize = parts.iter().map(|p| p.as_ref().len()).sum();
-    for byte in (total as u64).to_le_bytes() {
-        mix(byte);
-    }
-    // Byte ranges of the whole key, mapped onto the parts without walking what lies between.
+    let mut ends = [0u8; 2 * FINGERPRINT_BYTES];
+    // Byte ranges of the whole key, mapped onto the parts without walking what lies between;
+    // a key shorter than both ends together leaves zeros, and its length still tells apart.
     let ranges = [
         (0, FINGERPRINT_BYTES.min(total)),
         (total.saturating_sub(FINGERPRINT_BYTES), total),
     ];
+    let mut filled = 0;
     for (from, to) in ranges {
         let mut offset = 0;
         for part in parts {
             let part = part.as_ref();
             let start = from.max(offset) - offset;
             let end = to.min(offset + part.len()).saturating_sub(offset);
-            for &byte in part.get(start..end).unwrap_or_default() {
-                mix(byte);
+            let piece = part.get(start..end).unwrap_or_default();
+            if let Some(slot) = ends.get_mut(filled..filled + piece.len()) {
+                slot.copy_from_slice(piece);
+                filled += piece.len();
             }
             offset += part.len();
         }
+    }
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325 ^ total as u64;
+    for word in ends.chunks_exact(8) {
+        let word = <[u8; 8]>::try_from(word).map_or(0, u64::from_le_bytes);
+        hash = (hash ^ word).wrapping_mul(PRIME);
+        // Fold the high bits down, so every input byte reaches the low bits of the index.
+        hash ^= hash >> 29;
     }
     hash
 }
