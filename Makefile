@@ -27,7 +27,7 @@ export DEMO_PORT ?= 8080
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # Debian packages the tests need, as "command:package[,package…]": install only what is missing.
 # (fonts-liberation is only a Recommends of chromium, which --no-install-recommends skips.)
-APT_NEEDS := chromium:chromium,fonts-liberation wrk:wrk openssl:openssl nginx:nginx skopeo:skopeo docker-registry:docker-registry c++:g++ node:nodejs
+APT_NEEDS := chromium:chromium,fonts-liberation wrk:wrk openssl:openssl nginx:nginx skopeo:skopeo docker-registry:docker-registry c++:g++ node:nodejs valgrind:valgrind
 
 .PHONY: tools wasm lint test demo clean rust-target envoy system-packages
 
@@ -104,7 +104,8 @@ clean:
 #              an empty wasm filter, entra-proxy-wasm, Envoy oauth2, Envoy jwt_authn — loaded by wrk
 #              on loopback; prints a table with PASS/MISS per budget and writes BENCHMARKS.md.
 #              Tune with BENCH_SECONDS, BENCH_ROUNDS, BENCH_LEAK_REQUESTS (1000000 for the issue's
-#              full heap check), BENCH_CONNECTIONS, BENCH_PIN=0 (see bench/src/settings.rs).
+#              full heap check), BENCH_CONNECTIONS, BENCH_PIN=0, BENCH_CALLGRIND_REQUESTS (0: no
+#              instruction counts under valgrind) (see bench/src/settings.rs).
 .PHONY: bench
 bench: tools wasm
 	cargo build --release --target $(WASM_TARGET) -p bench-empty-filter

@@ -61,11 +61,15 @@ pub fn judge(r: &Results) -> Vec<Budget> {
     let mut out = Vec::new();
 
     // Verdicts use the median of per-round ratios (steadier on a shared machine); the ratio of
-    // the medians in the table is shown next to it.
+    // the medians in the table and the ratio the instruction counts predict (noise-free, but
+    // not time) are shown next to it.
     let paired = |a, b| r.paired(a, b);
-    let both = |p: f64, a: Row, b: Row| match (rps(a), rps(b)) {
-        (Some(x), Some(y)) => format!("{p:.3} (per-round median; ratio of medians {:.3})", x / y),
-        _ => format!("{p:.3}"),
+    let both = |p: f64, a: Row, b: Row| {
+        let medians = match (rps(a), rps(b)) {
+            (Some(x), Some(y)) if y > 0.0 => Some(x / y),
+            _ => None,
+        };
+        ratio_detail(p, medians, r.instruction_ratio(a, b))
     };
 
     out.push(match paired(Row::EntraBrowser, Row::EmptyWasm) {
@@ -149,6 +153,23 @@ pub fn judge(r: &Results) -> Vec<Budget> {
     out
 }
 
+/// `0.842 (per-round median; ratio of medians 0.915; instructions 0.951)`: the verdict's ratio
+/// first, then whichever of the other two estimates exist.
+pub fn ratio_detail(paired: f64, medians: Option<f64>, instructions: Option<f64>) -> String {
+    let mut others = Vec::new();
+    if let Some(m) = medians {
+        others.push(format!("ratio of medians {m:.3}"));
+    }
+    if let Some(i) = instructions {
+        others.push(format!("instructions {i:.3}"));
+    }
+    if others.is_empty() {
+        format!("{paired:.3}")
+    } else {
+        format!("{paired:.3} (per-round median; {})", others.join("; "))
+    }
+}
+
 fn not_measured(rule: &'static str, why: &str) -> Budget {
     Budget {
         rule,
@@ -160,6 +181,7 @@ fn not_measured(rule: &'static str, why: &str) -> Budget {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::instructions::Instructions;
     use crate::machine::Machine;
     use crate::memory::Memory;
     use crate::results::{Leak, Measured, RowResult};
@@ -221,6 +243,7 @@ mod tests {
             cold_start: Err("skipped".into()),
             header_floor: Err("skipped".into()),
             v8: Err("skipped".into()),
+            instructions: Err("skipped".into()),
             wall: Duration::ZERO,
         }
     }
@@ -249,6 +272,44 @@ mod tests {
         for (r, want) in cases {
             assert_eq!(verdicts(&r), want);
         }
+    }
+
+    #[test]
+    fn ratios_carry_the_instruction_estimate_when_counted() {
+        assert_eq!(ratio_detail(0.8421, None, None), "0.842");
+        assert_eq!(
+            ratio_detail(0.8421, Some(0.9149), None),
+            "0.842 (per-round median; ratio of medians 0.915)"
+        );
+        assert_eq!(
+            ratio_detail(0.8421, Some(0.9149), Some(0.95123)),
+            "0.842 (per-round median; ratio of medians 0.915; instructions 0.951)"
+        );
+
+        let mut r = results(950.0, 900.0, 800_000, 104);
+        r.instructions = Ok(Instructions {
+            requests: 400,
+            rows: vec![
+                (Row::EmptyWasm, Ok(420_000.0)),
+                (Row::EntraBrowser, Ok(467_000.0)),
+                (Row::OAuth2, Err("answered 302".into())),
+            ],
+            wall: Duration::ZERO,
+        });
+        let budgets = judge(&r);
+        assert!(
+            budgets[0].detail.ends_with("; instructions 0.899)"),
+            "{}",
+            budgets[0].detail
+        );
+        // Row 5 was not counted: its budget keeps the req/s estimates only.
+        assert!(
+            !budgets[2].detail.contains("instructions"),
+            "{}",
+            budgets[2].detail
+        );
+        // The verdict stays on req/s: 950 / 1000 passes although the counts say 0.899.
+        assert_eq!(budgets[0].verdict, Verdict::Pass);
     }
 
     #[test]

@@ -5,6 +5,7 @@
 pub mod budgets;
 pub mod envoy_config;
 pub mod header_floor;
+pub mod instructions;
 pub mod machine;
 pub mod memory;
 pub mod probe;

@@ -18,7 +18,8 @@ pub const BEGIN: &str =
 /// End of the generated block.
 pub const END: &str = "<!-- entra-bench:end -->";
 
-/// The rows of the main table as cells: `#`, label, req/s, p50, p99, ×row1, ×row2, non-2xx.
+/// The rows of the main table as cells: `#`, label, req/s, p50, p99, ×row1, ×row2, non-2xx,
+/// instructions/req, ×row2 (instructions).
 fn main_rows(r: &Results) -> Vec<Vec<String>> {
     let bare = r.rps(Row::Bare);
     let floor = r.rps(Row::EmptyWasm);
@@ -27,12 +28,59 @@ fn main_rows(r: &Results) -> Vec<Vec<String>> {
         .map(|(row, result)| {
             let mut cells = vec![row.number().to_string(), row.label().to_string()];
             match result {
-                RowResult::Measured(m) => cells.extend(load_cells(m, bare, floor)),
+                RowResult::Measured(m) => {
+                    cells.extend(load_cells(m, bare, floor));
+                    cells.push(instruction_count(r.instructions(*row)));
+                    cells.push(instruction_ratio(r.instruction_ratio(*row, Row::EmptyWasm)));
+                }
                 RowResult::Skipped(why) => cells.push(format!("n/a ({why})")),
             }
             cells
         })
         .collect()
+}
+
+/// Instructions per request as a whole number (`467,912`), `-` when not counted.
+fn instruction_count(count: Option<f64>) -> String {
+    count.map_or("-".into(), |v| thousands(v.round() as u64))
+}
+
+/// A ratio of instruction counts to three places (they resolve ~1%, finer than the req/s
+/// columns), `-` when not counted.
+fn instruction_ratio(ratio: Option<f64>) -> String {
+    ratio.map_or("-".into(), |v| format!("{v:.3}"))
+}
+
+/// What the instruction columns are, how they were counted, and what was not counted.
+fn instructions_note(r: &Results) -> String {
+    match &r.instructions {
+        Ok(i) => {
+            let missing: Vec<String> = i
+                .rows
+                .iter()
+                .filter_map(|(row, result)| {
+                    let why = result.as_ref().err()?;
+                    let name = match row.number() {
+                        0 => "header floor".to_string(),
+                        n => format!("row {n}"),
+                    };
+                    Some(format!("{name}: {why}"))
+                })
+                .collect();
+            let missing = if missing.is_empty() {
+                String::new()
+            } else {
+                format!(" Not counted: {}.", missing.join("; "))
+            };
+            format!(
+                "instructions/req: counted by valgrind's callgrind in an Envoy with the same configuration, {} requests per row after {} of warm-up (the same build gives the same count within ~1%; a count is not time: cache misses and memory traffic are not in it); ×row2 (instructions) = row 2's count / the row's, the req/s ratio the counts predict. The step took {:.0} s.{missing}",
+                thousands(i.requests),
+                crate::instructions::WARMUP_REQUESTS,
+                i.wall.as_secs_f64()
+            )
+        }
+        Err(why) => format!("instructions/req: not counted: {why}"),
+    }
 }
 
 fn load_cells(m: &Measured, bare: Option<f64>, floor: Option<f64>) -> Vec<String> {
@@ -93,8 +141,17 @@ fn group_rows(r: &Results) -> Vec<Vec<String>> {
         .collect()
 }
 
-const MAIN_HEAD: [&str; 8] = [
-    "#", "row", "req/s", "p50", "p99", "×row1", "×row2", "non-2xx",
+const MAIN_HEAD: [&str; 10] = [
+    "#",
+    "row",
+    "req/s",
+    "p50",
+    "p99",
+    "×row1",
+    "×row2",
+    "non-2xx",
+    "instructions/req",
+    "×row2 (instructions)",
 ];
 const GROUP_HEAD: [&str; 9] = [
     "groups",
@@ -119,6 +176,7 @@ pub fn text(r: &Results) -> String {
         r.machine.load_at_start
     );
     let _ = writeln!(o, "\n{}", plain_table(&MAIN_HEAD, &main_rows(r)));
+    let _ = writeln!(o, "{}\n", instructions_note(r));
     let _ = writeln!(o, "cost by group count (row 3 and the floor, each with that user's cookies; µs/req = 1e6 / req/s of the one worker):");
     let _ = writeln!(o, "{}", plain_table(&GROUP_HEAD, &group_rows(r)));
     for line in facts(r) {
@@ -205,7 +263,7 @@ fn facts(r: &Results) -> Vec<String> {
         ),
         Err(e) => format!("cold start: not measured: {e}"),
     });
-    out.push(match (&r.header_floor, r.rps(Row::EntraBrowser), r.rps(Row::EmptyWasm)) {
+    let header_floor = match (&r.header_floor, r.rps(Row::EntraBrowser), r.rps(Row::EmptyWasm)) {
         (Ok((m, bytes)), Some(row3), Some(floor)) => match m.rps() {
             Some(rps) => format!(
                 "the empty filter making row 3's header changes (remove the Cookie header, set its identity headers: {} bytes of values) runs at {} req/s = {:.2} × row 2; row 3 = {:.2} × that (what deciding adds on top of making those changes)",
@@ -218,7 +276,8 @@ fn facts(r: &Results) -> Vec<String> {
         },
         (Err(e), _, _) => format!("header floor: not measured: {e}"),
         _ => "header floor: rows 2 and 3 not measured".to_string(),
-    });
+    };
+    out.push(header_floor + &header_floor_instructions(r));
     out.push(match &r.v8 {
         Ok((node, costs)) => {
             let each: Vec<String> = costs
@@ -244,6 +303,27 @@ fn facts(r: &Results) -> Vec<String> {
     out
 }
 
+/// `; by instructions: …` for the header-floor line, when the floor and row 2 were counted.
+fn header_floor_instructions(r: &Results) -> String {
+    let floor = Row::EmptyWasmHeaders;
+    match (
+        r.instructions(floor),
+        r.instruction_ratio(floor, Row::EmptyWasm),
+    ) {
+        (Some(count), Some(vs_row2)) => {
+            let row3 = r
+                .instruction_ratio(Row::EntraBrowser, floor)
+                .map(|v| format!(", row 3 = {v:.3} × that"))
+                .unwrap_or_default();
+            format!(
+                "; by instructions: {} per request = {vs_row2:.3} × row 2{row3}",
+                instruction_count(Some(count))
+            )
+        }
+        _ => String::new(),
+    }
+}
+
 /// The generated Markdown block (markers included).
 pub fn markdown(r: &Results) -> String {
     let mut o = String::new();
@@ -261,6 +341,7 @@ pub fn markdown(r: &Results) -> String {
     );
     let _ = writeln!(o, "Envoy: {}; wrk: {}\n", r.machine.envoy, r.machine.wrk);
     let _ = writeln!(o, "{}", md_table(&MAIN_HEAD, &main_rows(r)));
+    let _ = writeln!(o, "{}\n", instructions_note(r));
     let _ = writeln!(
         o,
         "Cost by group count: row 3's listener and the floor (row 2's), each loaded with that user's cookies; µs/req = 10⁶ / req/s of Envoy's one worker.\n"
@@ -410,6 +491,15 @@ mod tests {
         }
         assert_eq!(latency(812.4), "812us");
         assert_eq!(latency(1234.0), "1.23ms");
+    }
+
+    #[test]
+    fn instruction_cells_are_whole_counts_and_three_place_ratios() {
+        assert_eq!(instruction_count(Some(467_911.6)), "467,912");
+        assert_eq!(instruction_count(None), "-");
+        assert_eq!(instruction_ratio(Some(420.0 / 468.0)), "0.897");
+        assert_eq!(instruction_ratio(Some(1.0)), "1.000");
+        assert_eq!(instruction_ratio(None), "-");
     }
 
     #[test]

@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use crate::instructions::Instructions;
 use crate::machine::Machine;
 use crate::memory::Memory;
 use crate::rows::{Load, Row};
@@ -186,6 +187,9 @@ pub struct Results {
     pub header_floor: Result<(Measured, usize), String>,
     /// The filter's wasm time per signed-in request in V8 without Envoy, with the Node version.
     pub v8: Result<(String, Vec<crate::v8_loop::V8Cost>), String>,
+    /// Instructions per request of each row under callgrind (same configuration), or why the
+    /// step did not run.
+    pub instructions: Result<Instructions, String>,
     /// Wall time of the whole bench.
     pub wall: Duration,
 }
@@ -208,6 +212,17 @@ impl Results {
     /// [`Measured::paired_ratio`]).
     pub fn paired(&self, a: Row, b: Row) -> Option<f64> {
         self.row(a)?.paired_ratio(self.row(b)?)
+    }
+
+    /// Instructions per request of `row`, when counted.
+    pub fn instructions(&self, row: Row) -> Option<f64> {
+        self.instructions.as_ref().ok()?.per_request(row)
+    }
+
+    /// The req/s ratio `a / b` the instruction counts predict (`b`'s count over `a`'s; see
+    /// [`Instructions::ratio`]).
+    pub fn instruction_ratio(&self, a: Row, b: Row) -> Option<f64> {
+        self.instructions.as_ref().ok()?.ratio(a, b)
     }
 }
 

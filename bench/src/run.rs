@@ -4,7 +4,8 @@
 //! 3. check that every load answers 200 with its credentials (else the row is skipped, with why);
 //! 4. heap check on row 3 (memory after the baseline count, then after the full count);
 //! 5. warm-up, then the measured rounds, interleaved;
-//! 6. stop that Envoy; probe Envoys for cold start and per-VM memory.
+//! 6. stop that Envoy; probe Envoys for cold start and per-VM memory;
+//! 7. instructions per request of each row, in one more Envoy under callgrind.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -242,11 +243,21 @@ pub fn run(settings: &Settings) -> Result<Results, String> {
         }
     }
     let memory_after = Memory::of(&envoy)?;
+    let counted_loads = instruction_loads(&config.rows, &active, &envoy);
     drop(runner);
     drop(envoy);
 
     eprintln!("bench: cold start and per-VM memory");
     let (cold_start, vm) = crate::probe::cold_start_and_vm_memory(&config, &main_cookie, &logs);
+
+    eprintln!("bench: instructions per request under callgrind");
+    // After the main Envoy is gone (the two would share the CPUs), while the emulator still
+    // serves discovery and JWKS to the filters and jwt_authn.
+    let instructions =
+        crate::instructions::measure(&config, &counted_loads, settings.callgrind_requests, &logs);
+    if let Err(why) = &instructions {
+        eprintln!("bench: no instruction counts: {why}");
+    }
 
     eprintln!("bench: wasm time in V8 without Envoy");
     // Not the overage user: its group list lives in Envoy's shared data, which the loop lacks.
@@ -332,8 +343,27 @@ pub fn run(settings: &Settings) -> Result<Results, String> {
         header_floor: find(Row::EmptyWasmHeaders.listener())
             .map(|m| (m, crate::header_floor::value_bytes(&row3_changes))),
         v8,
+        instructions,
         wall: started.elapsed(),
     })
+}
+
+/// The loads the callgrind step counts: one per listener of the main Envoy (the rows and the
+/// header floor), with the credentials wrk sent, plus the `Host` wrk sent. Envoy oauth2's HMAC
+/// covers the `Host` header, port included, and the callgrind Envoy listens on other ports: with
+/// its own `Host`, row 5's cookies would fail and the filter would answer with a refresh or a
+/// redirect instead.
+fn instruction_loads(rows: &[Row], active: &[Measured], envoy: &Envoy) -> Vec<Load> {
+    rows.iter()
+        .filter_map(|row| {
+            let m = active.iter().find(|m| m.load.name == row.listener())?;
+            let port = envoy.listeners().get(row.listener())?;
+            let mut load = m.load.clone();
+            load.headers
+                .push(("Host".to_string(), format!("127.0.0.1:{port}")));
+            Some(load)
+        })
+        .collect()
 }
 
 /// Memory of row 3 after `leak_baseline`, then after `leak_requests` signed-in requests.
@@ -494,8 +524,16 @@ fn command() -> String {
 }
 
 fn settings_line(s: &Settings, pinned: bool) -> String {
+    let callgrind = match s.callgrind_requests {
+        0 => "instruction counts off".to_string(),
+        n => format!(
+            "callgrind {} requests per row after {} of warm-up",
+            crate::report::thousands(n),
+            crate::instructions::WARMUP_REQUESTS
+        ),
+    };
     format!(
-        "{} rounds × {} s per load (after {} s warm-up each), medians; wrk -t1 -c{}; Envoy --concurrency 1{}; heap check {} → {} requests",
+        "{} rounds × {} s per load (after {} s warm-up each), medians; wrk -t1 -c{}; Envoy --concurrency 1{}; heap check {} → {} requests; {callgrind}",
         s.rounds,
         s.seconds,
         s.warmup_seconds,

@@ -77,6 +77,7 @@ impl Envoy {
             config.concurrency,
             &config.log_level,
             config.start_timeout,
+            &[],
         )
     }
 
@@ -84,7 +85,29 @@ impl Envoy {
     /// 127.0.0.1 port 0; every listener is looked up by name afterwards).
     pub fn start_yaml(yaml: &str, concurrency: u32, log_dir: &Path) -> Result<Envoy, StartError> {
         let dir = crate::paths::unique_subdir(log_dir, "envoy");
-        Envoy::spawn(&dir, yaml, concurrency, "info", Duration::from_secs(60))
+        Envoy::spawn(
+            &dir,
+            yaml,
+            concurrency,
+            "info",
+            Duration::from_secs(60),
+            &[],
+        )
+    }
+
+    /// Like [`Envoy::start_yaml`], but runs the Envoy binary under `wrapper` (a program and its
+    /// arguments, e.g. `valgrind --tool=callgrind …`), waiting up to `timeout` for readiness.
+    /// The wrapper must exec or trace Envoy in its own process (as valgrind does), so that
+    /// [`Envoy::pid`] is Envoy's and stopping it stops Envoy.
+    pub fn start_yaml_wrapped(
+        yaml: &str,
+        concurrency: u32,
+        log_dir: &Path,
+        wrapper: &[String],
+        timeout: Duration,
+    ) -> Result<Envoy, StartError> {
+        let dir = crate::paths::unique_subdir(log_dir, "envoy");
+        Envoy::spawn(&dir, yaml, concurrency, "info", timeout, wrapper)
     }
 
     fn spawn(
@@ -93,6 +116,7 @@ impl Envoy {
         concurrency: u32,
         level: &str,
         timeout: Duration,
+        wrapper: &[String],
     ) -> Result<Envoy, StartError> {
         let fail = |reason: String| StartError {
             reason,
@@ -105,7 +129,15 @@ impl Envoy {
             .map_err(|e| fail(format!("cannot write config: {e}")))?;
         let stderr =
             std::fs::File::create(dir.join("stderr.log")).map_err(|e| fail(e.to_string()))?;
-        let child = Command::new(crate::paths::envoy_bin())
+        let mut command = match wrapper.split_first() {
+            Some((program, args)) => {
+                let mut c = Command::new(program);
+                c.args(args).arg(crate::paths::envoy_bin());
+                c
+            }
+            None => Command::new(crate::paths::envoy_bin()),
+        };
+        let child = command
             .arg("-c")
             .arg(&config_path)
             .args([
