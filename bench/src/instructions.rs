@@ -48,8 +48,8 @@ const HEADER_LINES: usize = 200;
 pub struct Instructions {
     /// Requests counted per load (after [`WARMUP_REQUESTS`]).
     pub requests: u64,
-    /// Instructions per request of each row's load, or why it has none.
-    pub rows: Vec<(Row, Result<f64, String>)>,
+    /// Instructions per request of each load (its name, its row), or why it has none.
+    pub rows: Vec<(String, Row, Result<f64, String>)>,
     /// Wall time of the whole step (start-up under valgrind included).
     pub wall: Duration,
 }
@@ -57,8 +57,13 @@ pub struct Instructions {
 impl Instructions {
     /// Instructions per request of `row`, when counted.
     pub fn per_request(&self, row: Row) -> Option<f64> {
-        self.rows.iter().find_map(|(r, result)| match result {
-            Ok(v) if *r == row => Some(*v),
+        self.per_load(row.listener())
+    }
+
+    /// Instructions per request of the load named `name`, when counted.
+    pub fn per_load(&self, name: &str) -> Option<f64> {
+        self.rows.iter().find_map(|(n, _, result)| match result {
+            Ok(v) if n == name => Some(*v),
             _ => None,
         })
     }
@@ -116,7 +121,7 @@ pub fn measure(
             Ok(v) => eprintln!("bench: {}: {:.0} instructions/request", load.name, v),
             Err(why) => eprintln!("bench: {}: no instruction count: {why}", load.name),
         }
-        rows.push((load.row, result));
+        rows.push((load.name.clone(), load.row, result));
     }
     drop(envoy);
     Ok(Instructions {
@@ -405,9 +410,10 @@ mod tests {
         let counts = Instructions {
             requests: 400,
             rows: vec![
-                (Row::EmptyWasm, Ok(420_000.0)),
-                (Row::EntraBrowser, Ok(468_000.0)),
-                (Row::OAuth2, Err("answered 302".into())),
+                ("wasm_floor".into(), Row::EmptyWasm, Ok(420_000.0)),
+                ("entra_browser".into(), Row::EntraBrowser, Ok(468_000.0)),
+                ("oauth2".into(), Row::OAuth2, Err("answered 302".into())),
+                ("wasm_floor_bearer".into(), Row::EmptyWasm, Ok(500_000.0)),
             ],
             wall: Duration::ZERO,
         };
@@ -415,6 +421,9 @@ mod tests {
         assert!((r - 420.0 / 468.0).abs() < 1e-12, "{r}");
         assert_eq!(counts.ratio(Row::EntraBrowser, Row::OAuth2), None);
         assert_eq!(counts.per_request(Row::Bare), None);
+        // Row 2 loaded with another request is its own load, found by name.
+        assert_eq!(counts.per_request(Row::EmptyWasm), Some(420_000.0));
+        assert_eq!(counts.per_load("wasm_floor_bearer"), Some(500_000.0));
         assert_eq!(throughput_ratio(0.0, 5.0), None);
     }
 

@@ -58,9 +58,10 @@ fn instructions_note(r: &Results) -> String {
             let missing: Vec<String> = i
                 .rows
                 .iter()
-                .filter_map(|(row, result)| {
+                .filter_map(|(load, row, result)| {
                     let why = result.as_ref().err()?;
                     let name = match row.number() {
+                        _ if load != row.listener() => load.clone(),
                         0 => "header floor".to_string(),
                         n => format!("row {n}"),
                     };
@@ -278,6 +279,7 @@ fn facts(r: &Results) -> Vec<String> {
         _ => "header floor: rows 2 and 3 not measured".to_string(),
     };
     out.push(header_floor + &header_floor_instructions(r));
+    out.push(bearer_floor_line(r));
     out.push(match &r.v8 {
         Ok((node, costs)) => {
             let each: Vec<String> = costs
@@ -301,6 +303,34 @@ fn facts(r: &Results) -> Vec<String> {
     });
     out.push(format!("bench wall time: {:.0} s", r.wall.as_secs_f64()));
     out
+}
+
+/// Row 2's listener with row 4's request: the floor row 4's budget is judged against.
+fn bearer_floor_line(r: &Results) -> String {
+    let floor = match &r.bearer_floor {
+        Ok(m) => m,
+        Err(e) => return format!("row 2 with row 4's request: not measured: {e}"),
+    };
+    let Some(rps) = floor.rps() else {
+        return "row 2 with row 4's request: no runs".to_string();
+    };
+    let ratio = |v: Option<f64>| v.map_or("-".to_string(), |v| format!("{v:.3}"));
+    let counts = r.instructions.as_ref().ok();
+    let per_request = counts
+        .and_then(|c| c.per_load(crate::results::BEARER_FLOOR_LOAD))
+        .map_or(String::new(), |n| {
+            format!(
+                "; by instructions: {} per request, row 4 = {} × that",
+                thousands(n.round() as u64),
+                ratio(r.bearer_instruction_ratio())
+            )
+        });
+    format!(
+        "row 2 with row 4's request (the empty filter, the bearer token, no cookie; row 4's budget compares with this): {} req/s; row 4 = {} × that (per-round median; ratio of medians {}){per_request}",
+        thousands(rps.round() as u64),
+        ratio(r.bearer_paired()),
+        ratio(r.bearer_medians()),
+    )
 }
 
 /// `; by instructions: …` for the header-floor line, when the floor and row 2 were counted.

@@ -185,6 +185,9 @@ pub struct Results {
     pub cold_start: Result<(Duration, Duration), String>,
     /// The empty filter making row 3's header changes, and how many bytes of values it sets.
     pub header_floor: Result<(Measured, usize), String>,
+    /// Row 2's listener loaded with row 4's request (the bearer token, no cookie): the floor for
+    /// an API client, which the row-4 budget compares with.
+    pub bearer_floor: Result<Measured, String>,
     /// The filter's wasm time per signed-in request in V8 without Envoy, with the Node version.
     pub v8: Result<(String, Vec<crate::v8_loop::V8Cost>), String>,
     /// Instructions per request of each row under callgrind (same configuration), or why the
@@ -193,6 +196,9 @@ pub struct Results {
     /// Wall time of the whole bench.
     pub wall: Duration,
 }
+
+/// Name of the load that runs row 2's listener with row 4's request.
+pub const BEARER_FLOOR_LOAD: &str = "wasm_floor_bearer";
 
 impl Results {
     /// A measured main row.
@@ -212,6 +218,27 @@ impl Results {
     /// [`Measured::paired_ratio`]).
     pub fn paired(&self, a: Row, b: Row) -> Option<f64> {
         self.row(a)?.paired_ratio(self.row(b)?)
+    }
+
+    /// Row 4's req/s over the bearer floor's, as the median of the per-round ratios.
+    pub fn bearer_paired(&self) -> Option<f64> {
+        self.row(Row::EntraBearer)?
+            .paired_ratio(self.bearer_floor.as_ref().ok()?)
+    }
+
+    /// Row 4's median req/s over the bearer floor's.
+    pub fn bearer_medians(&self) -> Option<f64> {
+        let floor = self.bearer_floor.as_ref().ok()?.rps()?;
+        (floor > 0.0).then_some(self.rps(Row::EntraBearer)? / floor)
+    }
+
+    /// The req/s ratio of row 4 over the bearer floor that the instruction counts predict.
+    pub fn bearer_instruction_ratio(&self) -> Option<f64> {
+        let counts = self.instructions.as_ref().ok()?;
+        crate::instructions::throughput_ratio(
+            counts.per_request(Row::EntraBearer)?,
+            counts.per_load(BEARER_FLOOR_LOAD)?,
+        )
     }
 
     /// Instructions per request of `row`, when counted.

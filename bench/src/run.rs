@@ -22,7 +22,9 @@ use serde_json::{json, Value};
 use crate::envoy_config::BenchConfig;
 use crate::machine::Machine;
 use crate::memory::Memory;
-use crate::results::{GroupCost, Leak, Measured, Results, RowResult, SignInSummary};
+use crate::results::{
+    GroupCost, Leak, Measured, Results, RowResult, SignInSummary, BEARER_FLOOR_LOAD,
+};
 use crate::rows::{Load, Row};
 use crate::runner::{pin, round_order, script_dir, Runner};
 use crate::settings::Settings;
@@ -185,6 +187,17 @@ pub fn run(settings: &Settings) -> Result<Results, String> {
         },
         None,
     ));
+    // Row 4's floor: row 2's listener with row 4's request, so its budget compares the same
+    // bytes on the wire (see `budgets`).
+    loads.push((
+        Load {
+            name: BEARER_FLOOR_LOAD.to_string(),
+            label: format!("{}, row 4's bearer token", Row::EmptyWasm.label()),
+            row: Row::EmptyWasm,
+            headers: bearer_headers.clone(),
+        },
+        None,
+    ));
     // Each group count against the filter and against the floor with the same cookies, so the
     // difference is the filter's work and not the size of the request.
     for groups in COST_GROUPS.into_iter().filter(|g| *g != MAIN_GROUPS) {
@@ -342,6 +355,7 @@ pub fn run(settings: &Settings) -> Result<Results, String> {
         cold_start,
         header_floor: find(Row::EmptyWasmHeaders.listener())
             .map(|m| (m, crate::header_floor::value_bytes(&row3_changes))),
+        bearer_floor: find(BEARER_FLOOR_LOAD),
         v8,
         instructions,
         wall: started.elapsed(),
@@ -354,9 +368,14 @@ pub fn run(settings: &Settings) -> Result<Results, String> {
 /// its own `Host`, row 5's cookies would fail and the filter would answer with a refresh or a
 /// redirect instead.
 fn instruction_loads(rows: &[Row], active: &[Measured], envoy: &Envoy) -> Vec<Load> {
-    rows.iter()
-        .filter_map(|row| {
-            let m = active.iter().find(|m| m.load.name == row.listener())?;
+    let names = rows
+        .iter()
+        .map(|row| row.listener())
+        .chain([BEARER_FLOOR_LOAD]);
+    names
+        .filter_map(|name| {
+            let m = active.iter().find(|m| m.load.name == name)?;
+            let row = &m.load.row;
             let port = envoy.listeners().get(row.listener())?;
             let mut load = m.load.clone();
             load.headers
