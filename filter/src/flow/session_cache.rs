@@ -26,7 +26,10 @@ use super::prepared::Prepared;
 pub const CAPACITY: usize = 256;
 
 /// `Cookie` headers kept per worker: each holds the header's bytes (the session's cookies plus
-/// the site's own) and a shared handle on its session, so ~8 KB for the session above.
+/// the site's own, ~8 KB for the session above) and a handle on its session, shared with the
+/// session map. A header that outlives its session's entry there keeps that session alive, so
+/// the two maps together hold at most twice [`CAPACITY`] sessions (~20 MiB per worker at 150
+/// groups with the ID token kept; a few MiB for ordinary sessions).
 pub const HEADER_CAPACITY: usize = 256;
 
 /// A session opened from its cookie.
