@@ -35,7 +35,7 @@ fn block(bytes: &[u8]) -> [u64; 4] {
 }
 
 /// Index of the first `needle` in `haystack`.
-pub fn find_byte(haystack: &[u8], needle: u8) -> Option<usize> {
+fn find_byte(haystack: &[u8], needle: u8) -> Option<usize> {
     let pattern = ONES.wrapping_mul(u64::from(needle));
     let mut offset = 0;
     for chunk in haystack.chunks_exact(8) {

@@ -11,6 +11,7 @@ use proxy_wasm::hostcalls;
 use proxy_wasm::traits::{Context, HttpContext};
 use proxy_wasm::types::{Action as HostAction, MapType};
 
+use crate::flow::cookies;
 use crate::flow::session_cache::{KnownHeader, SessionCache};
 use crate::flow::{self, Action, OutboundCall, Outcome, Pending, Request};
 
@@ -241,15 +242,12 @@ fn request_headers(
     cache: &SessionCache,
     now: u64,
 ) -> (Vec<(String, String)>, Option<KnownHeader>) {
-    let mut cookies = pairs.iter().filter(|(name, _)| is_cookie(name));
-    let known = match (cookies.next(), cookies.next()) {
-        (Some((_, value)), None) => cache.header(value, now),
-        _ => None,
-    };
+    let lone = cookies::lone_cookie(pairs.iter().map(|(n, v)| (n.as_str(), v.as_slice())));
+    let known = lone.and_then(|value| cache.header(value, now));
     let headers = pairs
         .into_iter()
         .map(|(name, value)| {
-            let value = if known.is_some() && is_cookie(&name) {
+            let value = if known.is_some() && cookies::is_cookie_header(&name) {
                 // SAFETY: the cache compared these bytes in full with a key it stores as `str`
                 // (see `ExactCache::get`), so they are valid UTF-8.
                 unsafe { String::from_utf8_unchecked(value) }
@@ -260,10 +258,6 @@ fn request_headers(
         })
         .collect();
     (headers, known)
-}
-
-fn is_cookie(name: &str) -> bool {
-    name.eq_ignore_ascii_case("cookie")
 }
 
 /// A header value as text without copying it when it is valid UTF-8 (almost always); other

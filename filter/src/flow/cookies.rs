@@ -27,7 +27,7 @@ impl<'a> RequestCookies<'a> {
         let mut ours = false;
         let mut others = Vec::new();
         for (header, value) in &req.headers {
-            if !header.eq_ignore_ascii_case("cookie") {
+            if !is_cookie_header(header) {
                 continue;
             }
             for piece in words::split(value, b';') {
@@ -76,16 +76,30 @@ pub enum CookieEdit {
 /// The request's only `Cookie` header, when it has exactly one (what browsers send over
 /// HTTP/1.1); `None` when it has none or several.
 pub fn single_header(req: &Request) -> Option<&str> {
+    lone_cookie(req.headers.iter().map(|(n, v)| (n.as_str(), v.as_str())))
+}
+
+/// The value of the only `Cookie` header among `(name, value)` pairs, as text or as the bytes
+/// the host handed over (the adapter asks before converting them). `None` for none or several:
+/// the whole-header cache is keyed by one header's value.
+pub fn lone_cookie<'a, V: ?Sized + 'a>(
+    headers: impl IntoIterator<Item = (&'a str, &'a V)>,
+) -> Option<&'a V> {
     let mut found = None;
-    for (name, value) in &req.headers {
-        if name.eq_ignore_ascii_case("cookie") {
+    for (name, value) in headers {
+        if is_cookie_header(name) {
             if found.is_some() {
                 return None;
             }
-            found = Some(value.as_str());
+            found = Some(value);
         }
     }
     found
+}
+
+/// Whether a request header is a `Cookie` header.
+pub fn is_cookie_header(name: &str) -> bool {
+    name.eq_ignore_ascii_case("cookie")
 }
 
 /// Whether a cookie name belongs to the filter: the session and its chunks, the CSRF cookie,
